@@ -1,0 +1,137 @@
+// CUnwrapdShims: the only C in unwrapd besides the system headers.
+//
+// Everything here exists because Swift cannot import it directly: OpenSSL's ctrl macros and option bit macros,
+// libev's watcher-initialisation macros, variadic or _GNU_SOURCE libc functions, and atomics on memory shared
+// between processes. No logic lives here; names follow `unwrapd_<original name>`.
+#ifndef UNWRAPD_C_SHIMS_H
+#define UNWRAPD_C_SHIMS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <signal.h>
+#include <ev.h>
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+// MARK: - OpenSSL option and mode bits (macros built from casts and shifts do not import)
+
+static const uint64_t UNWRAPD_SSL_OP_ALL = SSL_OP_ALL;
+static const uint64_t UNWRAPD_SSL_OP_NO_COMPRESSION = SSL_OP_NO_COMPRESSION;
+static const uint64_t UNWRAPD_SSL_OP_NO_RENEGOTIATION = SSL_OP_NO_RENEGOTIATION;
+static const uint64_t UNWRAPD_SSL_OP_CIPHER_SERVER_PREFERENCE = SSL_OP_CIPHER_SERVER_PREFERENCE;
+static const uint64_t UNWRAPD_SSL_OP_IGNORE_UNEXPECTED_EOF = SSL_OP_IGNORE_UNEXPECTED_EOF;
+static const uint64_t UNWRAPD_SSL_OP_NO_TICKET = SSL_OP_NO_TICKET;
+static const long UNWRAPD_SSL_MODE_ENABLE_PARTIAL_WRITE = SSL_MODE_ENABLE_PARTIAL_WRITE;
+static const long UNWRAPD_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+static const long UNWRAPD_SSL_MODE_RELEASE_BUFFERS = SSL_MODE_RELEASE_BUFFERS;
+static const long UNWRAPD_SSL_MODE_AUTO_RETRY = SSL_MODE_AUTO_RETRY;
+
+// MARK: - OpenSSL ctrl macros
+
+static inline long unwrapd_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
+static inline long unwrapd_SSL_CTX_clear_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_clear_mode(ctx, mode); }
+static inline int unwrapd_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_min_proto_version(ctx, version);
+}
+static inline int unwrapd_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_max_proto_version(ctx, version);
+}
+static inline int unwrapd_SSL_set_min_proto_version(SSL *ssl, int version) {
+    return (int)SSL_set_min_proto_version(ssl, version);
+}
+static inline int unwrapd_SSL_set_max_proto_version(SSL *ssl, int version) {
+    return (int)SSL_set_max_proto_version(ssl, version);
+}
+static inline int unwrapd_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list) {
+    return (int)SSL_CTX_set1_groups_list(ctx, list);
+}
+static inline int unwrapd_SSL_CTX_set_dh_auto(SSL_CTX *ctx, int onoff) { return (int)SSL_CTX_set_dh_auto(ctx, onoff); }
+static inline long unwrapd_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
+    return SSL_CTX_set_session_cache_mode(ctx, mode);
+}
+static inline long unwrapd_SSL_CTX_sess_set_cache_size(SSL_CTX *ctx, long size) {
+    return SSL_CTX_sess_set_cache_size(ctx, size);
+}
+static inline long unwrapd_SSL_CTX_set_timeout_seconds(SSL_CTX *ctx, long seconds) {
+    return SSL_CTX_set_timeout(ctx, seconds);
+}
+static inline int unwrapd_SSL_CTX_set_tlsext_ticket_keys(SSL_CTX *ctx, unsigned char *keys, long length) {
+    return (int)SSL_CTX_set_tlsext_ticket_keys(ctx, keys, length);
+}
+static inline int unwrapd_SSL_CTX_add0_chain_cert(SSL_CTX *ctx, X509 *cert) {
+    return (int)SSL_CTX_add0_chain_cert(ctx, cert);
+}
+static inline int unwrapd_SSL_CTX_clear_chain_certs(SSL_CTX *ctx) { return (int)SSL_CTX_clear_chain_certs(ctx); }
+static inline long unwrapd_SSL_num_renegotiations(SSL *ssl) { return SSL_num_renegotiations(ssl); }
+static inline long unwrapd_SSL_session_reused(SSL *ssl) { return SSL_session_reused(ssl); }
+static inline int unwrapd_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
+    return (int)SSL_set_tlsext_host_name(ssl, name);
+}
+
+typedef int (*unwrapd_servername_cb)(SSL *ssl, int *alert, void *arg);
+static inline int unwrapd_SSL_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, unwrapd_servername_cb cb, void *arg) {
+    if (SSL_CTX_set_tlsext_servername_callback(ctx, cb) != 1) return 0;
+    return (int)SSL_CTX_set_tlsext_servername_arg(ctx, arg);
+}
+
+// MARK: - Certificates: the DNS names of a certificate (SAN dNSName entries, else the subject CN)
+
+/// Calls `visit(name, length, context)` for each DNS name of `cert`: every subjectAltName dNSName, or the subject
+/// CN when the certificate has no DNS SAN (RFC 6125). Returns the number of names visited.
+int unwrapd_x509_visit_dns_names(X509 *cert, void (*visit)(const char *name, int length, void *context),
+                                 void *context);
+
+/// Copies the subject CN of `cert` into `buffer` (NUL-terminated, truncated); returns its length or -1 without CN.
+int unwrapd_x509_subject_common_name(X509 *cert, char *buffer, int capacity);
+
+// MARK: - libev watcher macros
+
+typedef void (*unwrapd_io_cb)(struct ev_loop *loop, ev_io *watcher, int revents);
+typedef void (*unwrapd_timer_cb)(struct ev_loop *loop, ev_timer *watcher, int revents);
+typedef void (*unwrapd_signal_cb)(struct ev_loop *loop, ev_signal *watcher, int revents);
+
+static inline void unwrapd_ev_io_init(ev_io *w, unwrapd_io_cb cb, int fd, int events) { ev_io_init(w, cb, fd, events); }
+static inline void unwrapd_ev_io_set(ev_io *w, int fd, int events) { ev_io_set(w, fd, events); }
+static inline void unwrapd_ev_io_modify(ev_io *w, int events) { ev_io_modify(w, events); }
+static inline void unwrapd_ev_timer_init(ev_timer *w, unwrapd_timer_cb cb, double after, double repeat) {
+    ev_timer_init(w, cb, after, repeat);
+}
+static inline void unwrapd_ev_timer_set(ev_timer *w, double after, double repeat) { ev_timer_set(w, after, repeat); }
+static inline void unwrapd_ev_signal_init(ev_signal *w, unwrapd_signal_cb cb, int signum) {
+    ev_signal_init(w, cb, signum);
+}
+static inline int unwrapd_ev_is_active(const void *w) { return ev_is_active(w); }
+static inline struct ev_loop *unwrapd_ev_default_loop(unsigned int flags) { return ev_default_loop(flags); }
+
+// MARK: - libc: _GNU_SOURCE and variadic functions
+
+int unwrapd_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+int unwrapd_pipe2(int fds[2], int flags);
+int unwrapd_set_parent_death_signal(int signal);
+void unwrapd_openlog(const char *ident, int facility);
+void unwrapd_syslog(int priority, const char *message);
+int unwrapd_fcntl_get_flags(int fd);
+int unwrapd_fcntl_set_flags(int fd, int flags);
+int unwrapd_fcntl_set_fd_flags(int fd, int flags);
+int unwrapd_open(const char *path, int flags, mode_t mode);
+int unwrapd_sigaction_ignore(int signal);
+int unwrapd_sigaction_default(int signal);
+
+// MARK: - Atomics on process-shared memory (an mmap(MAP_SHARED) region created before fork)
+
+static inline long unwrapd_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void unwrapd_atomic_store(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline long unwrapd_atomic_add(long *p, long delta) { return __atomic_add_fetch(p, delta, __ATOMIC_RELAXED); }
+/// Adds one to `*p` unless that would exceed `limit`; returns 1 when it did.
+static inline int unwrapd_atomic_increment_below(long *p, long limit) {
+    long current = __atomic_load_n(p, __ATOMIC_RELAXED);
+    while (current < limit) {
+        if (__atomic_compare_exchange_n(p, &current, current + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return 1;
+    }
+    return 0;
+}
+
+#endif

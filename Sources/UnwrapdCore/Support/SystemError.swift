@@ -1,0 +1,71 @@
+import Glibc
+
+/// A failed system call during setup: what was attempted, on what, and the errno it failed with.
+///
+/// Rendered for operators as `bind [*]:8443: Address already in use (EADDRINUSE)`.
+public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The call or step, e.g. `bind`, `connect`, `open`.
+    public var operation: String
+    /// What it acted on (an address, a path), or `nil`.
+    public var subject: String?
+    public var code: Int32
+
+    public init(_ operation: String, _ subject: String? = nil, code: Int32 = errno) {
+        self.operation = operation
+        self.subject = subject
+        self.code = code
+    }
+
+    public var description: String {
+        let target = subject.map { " \($0)" } ?? ""
+        return "\(operation)\(target): \(SystemError.explanation(code)) (\(SystemError.name(code)))"
+    }
+
+    /// strerror(3) text for `code`.
+    public static func explanation(_ code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
+
+    /// The symbolic name of `code` (`ECONNREFUSED`), as operators grep for it; `errno N` for uncommon ones.
+    public static func name(_ code: Int32) -> String {
+        switch code {
+        case EPERM: "EPERM"
+        case ENOENT: "ENOENT"
+        case EINTR: "EINTR"
+        case EIO: "EIO"
+        case EBADF: "EBADF"
+        case EAGAIN: "EAGAIN"
+        case ENOMEM: "ENOMEM"
+        case EACCES: "EACCES"
+        case EEXIST: "EEXIST"
+        case ENOTDIR: "ENOTDIR"
+        case EISDIR: "EISDIR"
+        case EINVAL: "EINVAL"
+        case ENFILE: "ENFILE"
+        case EMFILE: "EMFILE"
+        case ENOSPC: "ENOSPC"
+        case EPIPE: "EPIPE"
+        case ENAMETOOLONG: "ENAMETOOLONG"
+        case ENOTSOCK: "ENOTSOCK"
+        case EPROTONOSUPPORT: "EPROTONOSUPPORT"
+        case EAFNOSUPPORT: "EAFNOSUPPORT"
+        case EADDRINUSE: "EADDRINUSE"
+        case EADDRNOTAVAIL: "EADDRNOTAVAIL"
+        case ENETDOWN: "ENETDOWN"
+        case ENETUNREACH: "ENETUNREACH"
+        case ECONNABORTED: "ECONNABORTED"
+        case ECONNRESET: "ECONNRESET"
+        case ENOBUFS: "ENOBUFS"
+        case ENOTCONN: "ENOTCONN"
+        case ETIMEDOUT: "ETIMEDOUT"
+        case ECONNREFUSED: "ECONNREFUSED"
+        case EHOSTDOWN: "EHOSTDOWN"
+        case EHOSTUNREACH: "EHOSTUNREACH"
+        case EINPROGRESS: "EINPROGRESS"
+        case ESRCH: "ESRCH"
+        case ECHILD: "ECHILD"
+        default: "errno \(code)"
+        }
+    }
+}

@@ -1,0 +1,4 @@
+import Glibc
+import UnwrapdCore
+
+exit(Unwrapd.run(CommandLine.arguments))
