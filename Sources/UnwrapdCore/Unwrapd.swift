@@ -1,9 +1,89 @@
-/// The daemon's entry point: parse, validate, run. Returns the process exit code.
+import CUnwrapdShims
+import Glibc
+
+/// The daemon's entry point: parse the command line and config file, prepare everything that can fail, then
+/// become the supervisor of the workers. Returns the process exit status.
 public enum Unwrapd {
     public static let version = "0.1.0"
 
     public static func run(_ arguments: [String]) -> Int32 {
-        Log.always("unwrapd \(version): not implemented yet")
+        let invocation: Invocation
+        do {
+            invocation = try CommandLineParser.parse(arguments)
+        } catch {
+            return fail(error.description)
+        }
+        switch invocation {
+        case .showHelp:
+            printOut("usage: unwrapd [OPTIONS] PEM\n")
+            return 0
+        case .showVersion:
+            printOut("unwrapd \(version)\n")
+            return 0
+        case .showDefaultConfiguration:
+            return 0
+        case .testConfiguration(let settings):
+            do {
+                let runtime = try prepare(settings)
+                runtime.closeListeners()
+                printOut("unwrapd: configuration OK (\(runtime.summary))\n")
+                return 0
+            } catch {
+                return fail(error.description)
+            }
+        case .run(let settings):
+            return serve(settings)
+        }
+    }
+
+    /// Everything before the first fork; any failure is one line and exit status 1.
+    private static func prepare(_ settings: Settings) throws(StartupError) -> Runtime {
+        // OpenSSL writes alerts with write(2): a client that vanished must not kill the process.
+        _ = unwrapd_sigaction_ignore(SIGPIPE)
+        do {
+            try Log.configure(
+                level: LogLevel(rawValue: settings.logLevel) ?? .error, file: settings.logFile,
+                syslogFacility: settings.syslog ? SyslogFacility.code(settings.syslogFacility) : nil)
+        } catch {
+            throw .system(error)
+        }
+        return try Runtime.prepare(settings)
+    }
+
+    private static func serve(_ settings: Settings) -> Int32 {
+        let runtime: Runtime
+        let shared: UnsafeMutablePointer<unwrapd_shared_counters>
+        var pidFile: PidFile? = nil
+        do {
+            runtime = try prepare(settings)
+            if settings.daemonize { try Daemonizer.detach() }
+            if let path = settings.pidFile {
+                pidFile = PidFile(path: path)
+                try pidFile?.write(pid: getpid())
+            }
+            shared = try SharedCounters.map()
+        } catch {
+            return fail(error.description)
+        }
+        Signals.blockHandled()
+        var supervisor = Supervisor(runtime: runtime, shared: shared)
+        let status = supervisor.run()
+        pidFile?.remove()
+        return status
+    }
+
+    /// Reports a start-up failure as one line on stderr (`unwrapd: <what and where>`) and returns status 1.
+    private static func fail(_ message: String) -> Int32 {
+        write("unwrapd: \(message)\n", to: STDERR_FILENO)
         return 1
+    }
+
+    private static func printOut(_ text: String) {
+        write(text, to: STDOUT_FILENO)
+    }
+
+    private static func write(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { _ = Glibc.write(descriptor, $0.baseAddress, $0.count) }
     }
 }

@@ -24,6 +24,11 @@ static const uint64_t UNWRAPD_SSL_OP_NO_RENEGOTIATION = SSL_OP_NO_RENEGOTIATION;
 static const uint64_t UNWRAPD_SSL_OP_CIPHER_SERVER_PREFERENCE = SSL_OP_CIPHER_SERVER_PREFERENCE;
 static const uint64_t UNWRAPD_SSL_OP_IGNORE_UNEXPECTED_EOF = SSL_OP_IGNORE_UNEXPECTED_EOF;
 static const uint64_t UNWRAPD_SSL_OP_NO_TICKET = SSL_OP_NO_TICKET;
+static const uint64_t UNWRAPD_SSL_OP_NO_SSLv3 = SSL_OP_NO_SSLv3;
+static const uint64_t UNWRAPD_SSL_OP_NO_TLSv1 = SSL_OP_NO_TLSv1;
+static const uint64_t UNWRAPD_SSL_OP_NO_TLSv1_1 = SSL_OP_NO_TLSv1_1;
+static const uint64_t UNWRAPD_SSL_OP_NO_TLSv1_2 = SSL_OP_NO_TLSv1_2;
+static const uint64_t UNWRAPD_SSL_OP_NO_TLSv1_3 = SSL_OP_NO_TLSv1_3;
 static const long UNWRAPD_SSL_MODE_ENABLE_PARTIAL_WRITE = SSL_MODE_ENABLE_PARTIAL_WRITE;
 static const long UNWRAPD_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
 static const long UNWRAPD_SSL_MODE_RELEASE_BUFFERS = SSL_MODE_RELEASE_BUFFERS;
@@ -120,7 +125,19 @@ int unwrapd_open(const char *path, int flags, mode_t mode);
 int unwrapd_sigaction_ignore(int signal);
 int unwrapd_sigaction_default(int signal);
 
-// MARK: - Atomics on process-shared memory (an mmap(MAP_SHARED) region created before fork)
+// MARK: - State shared by all worker processes (one mmap(MAP_SHARED) region created before fork)
+
+/// Counters every worker updates with the atomics below. Plain `long` fields so that Swift imports the struct.
+typedef struct unwrapd_shared_counters {
+    long open_connections;       ///< Connections open right now, all workers (the global cap applies to this).
+    long accepted;               ///< Connections accepted since start.
+    long handshakes_completed;
+    long handshakes_failed;
+    long backend_connect_failures;
+    long sessions_resumed;
+} unwrapd_shared_counters;
+
+// MARK: - Atomics on process-shared memory
 
 static inline long unwrapd_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 static inline void unwrapd_atomic_store(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }

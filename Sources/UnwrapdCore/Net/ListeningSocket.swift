@@ -1,0 +1,96 @@
+import Glibc
+
+/// A bound, listening frontend socket. The parent opens one per frontend address and worker slot
+/// (`SO_REUSEPORT`) and keeps them all, so a respawned worker takes over its slot's socket and queue.
+struct ListeningSocket {
+    let descriptor: Int32
+    let frontendIndex: Int
+    let workerSlot: Int
+    /// The address actually bound (the kernel's port when the configured port is 0).
+    let address: SocketAddress
+}
+
+/// Opens the listening sockets for a frontend.
+///
+/// Options set on a listening socket are inherited by the sockets `accept` returns (Linux), so client-socket
+/// options are set here once instead of per connection: `TCP_NODELAY`, keepalive, buffer sizes.
+struct ListenerFactory {
+    let backlog: Int32
+    let keepaliveSeconds: Int
+    let receiveBufferSize: Int
+    let sendBufferSize: Int
+    let tcpFastOpen: Bool
+
+    /// One socket per resolved address and worker slot for `frontend`. With port 0, the kernel picks the port for
+    /// the first socket and the others share it.
+    func open(frontend: Frontend, index: Int, workerSlots: Int) throws(StartupError) -> [ListeningSocket] {
+        var sockets: [ListeningSocket] = []
+        do throws(StartupError) {
+            var chosenPort: UInt16? = nil
+            for var address in try SocketAddress.resolve(host: frontend.host, port: frontend.port, passive: true) {
+                if let chosenPort { address.setPort(chosenPort) }
+                for slot in 0..<workerSlots {
+                    let socket = try openOne(address: address, displayName: frontend.displayName)
+                    sockets.append(
+                        ListeningSocket(descriptor: socket.descriptor, frontendIndex: index, workerSlot: slot,
+                                        address: socket.bound))
+                    if chosenPort == nil || address.port == 0 {
+                        chosenPort = socket.bound.port
+                        address.setPort(socket.bound.port)
+                    }
+                }
+            }
+        } catch {
+            for socket in sockets { close(socket.descriptor) }
+            throw error
+        }
+        return sockets
+    }
+
+    private func openOne(address: SocketAddress, displayName: String) throws(StartupError) -> (
+        descriptor: Int32, bound: SocketAddress
+    ) {
+        let descriptor = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+                                    | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw .system(SystemError("socket", displayName)) }
+        do throws(StartupError) {
+            try configure(descriptor, family: address.family, displayName: displayName)
+            let bound = address.withSockAddr { bind(descriptor, $0, $1) }
+            guard bound == 0 else { throw StartupError.system(SystemError("bind", "\(address)")) }
+            guard listen(descriptor, backlog) == 0 else {
+                throw StartupError.system(SystemError("listen", "\(address)"))
+            }
+            return (descriptor, try SocketAddress.local(of: descriptor))
+        } catch {
+            close(descriptor)
+            throw error
+        }
+    }
+
+    private func configure(_ descriptor: Int32, family: Int32, displayName: String) throws(StartupError) {
+        let name = displayName
+        try SocketOptions.set(descriptor, SOL_SOCKET, SO_REUSEADDR, 1, name: "SO_REUSEADDR", on: name)
+        try SocketOptions.set(descriptor, SOL_SOCKET, SO_REUSEPORT, 1, name: "SO_REUSEPORT", on: name)
+        if family == AF_INET6 {
+            try SocketOptions.set(descriptor, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, name: "IPV6_V6ONLY", on: name)
+        }
+        try SocketOptions.set(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1, name: "TCP_NODELAY", on: name)
+        if keepaliveSeconds > 0 {
+            try SocketOptions.set(descriptor, SOL_SOCKET, SO_KEEPALIVE, 1, name: "SO_KEEPALIVE", on: name)
+            try SocketOptions.set(
+                descriptor, Int32(IPPROTO_TCP), TCP_KEEPIDLE, Int32(clamping: keepaliveSeconds), name: "TCP_KEEPIDLE",
+                on: name)
+        }
+        if receiveBufferSize > 0 {
+            try SocketOptions.set(
+                descriptor, SOL_SOCKET, SO_RCVBUF, Int32(clamping: receiveBufferSize), name: "SO_RCVBUF", on: name)
+        }
+        if sendBufferSize > 0 {
+            try SocketOptions.set(
+                descriptor, SOL_SOCKET, SO_SNDBUF, Int32(clamping: sendBufferSize), name: "SO_SNDBUF", on: name)
+        }
+        if tcpFastOpen {
+            try SocketOptions.set(descriptor, Int32(IPPROTO_TCP), TCP_FASTOPEN, backlog, name: "TCP_FASTOPEN", on: name)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Glibc
+
+/// Thin `setsockopt` helpers. Setup code uses the throwing form; per-connection code ignores failures of options
+/// that are only optimisations (`TCP_NODELAY` on a backend socket).
+enum SocketOptions {
+    /// Sets an `Int32` option, or throws naming the option and what it was set on.
+    static func set(
+        _ descriptor: Int32, _ level: Int32, _ option: Int32, _ value: Int32, name: String, on subject: String
+    ) throws(StartupError) {
+        var value = value
+        guard setsockopt(descriptor, level, option, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            throw .system(SystemError("setsockopt \(name)", subject))
+        }
+    }
+
+    /// Sets an `Int32` option; returns false on failure.
+    @inline(__always)
+    static func trySet(_ descriptor: Int32, _ level: Int32, _ option: Int32, _ value: Int32) -> Bool {
+        var value = value
+        return setsockopt(descriptor, level, option, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
+    }
+
+    /// The pending error of a socket (`SO_ERROR`), e.g. the result of a nonblocking connect.
+    @inline(__always)
+    static func pendingError(_ descriptor: Int32) -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &value, &length) == 0 else { return errno }
+        return value
+    }
+}

@@ -1,0 +1,105 @@
+import CUnwrapdShims
+import Glibc
+
+/// A worker process: after fork it drops privileges, builds its context from the prepared runtime, and runs a
+/// libev loop over its slot's listening sockets until SIGTERM/SIGINT or the parent's death.
+enum WorkerProcess {
+    /// Exit status of a worker that could not start (e.g. privileges could not be dropped).
+    static let startFailureStatus: Int32 = 78
+
+    /// Runs in the child after `fork`; never returns.
+    static func run(
+        slot: Int, runtime: Runtime, shared: UnsafeMutablePointer<unwrapd_shared_counters>, parent: pid_t
+    ) -> Never {
+        Log.setTag("worker \(slot): ")
+        _ = unwrapd_set_parent_death_signal(SIGTERM)
+        if getppid() != parent { _exit(0) }
+        for listener in runtime.listeners where listener.workerSlot != slot { close(listener.descriptor) }
+        do {
+            try PrivilegeDrop.apply(identity: runtime.identity, chroot: runtime.settings.chroot)
+        } catch {
+            Log.error("cannot start: \(error)")
+            _exit(startFailureStatus)
+        }
+
+        let loop = unwrapd_ev_default_loop(0)!
+        let worker = makeContext(slot: slot, runtime: runtime, shared: shared, loop: loop)
+        let signals = watchSignals(loop: loop)
+        _ = unwrapd_sigaction_ignore(SIGHUP)
+        Signals.unblockAll()
+        worker.startAccepting()
+        Log.debug("started (pid \(getpid()))")
+
+        ev_run(loop, 0)
+
+        worker.stopAccepting()
+        worker.closeAllConnections()
+        signals.deallocate()
+        Log.debug("stopped")
+        _exit(0)
+    }
+
+    /// The worker's context: frontends, backend, limits, and a watcher per listening socket of its slot.
+    private static func makeContext(
+        slot: Int, runtime: Runtime, shared: UnsafeMutablePointer<unwrapd_shared_counters>, loop: OpaquePointer
+    ) -> UnsafeMutablePointer<WorkerContext> {
+        let settings = runtime.settings
+        let frontends = UnsafeMutablePointer<FrontendRuntime>.allocate(capacity: runtime.frontends.count)
+        for (index, frontend) in runtime.frontends.enumerated() {
+            (frontends + index).initialize(to: FrontendRuntime(tls: frontend.tls, name: frontend.name))
+        }
+        let addresses = UnsafeMutableBufferPointer<SocketAddress>.allocate(capacity: runtime.backendAddresses.count)
+        _ = addresses.initialize(from: runtime.backendAddresses)
+        var isTCP = true
+        if case .unix = settings.backend { isTCP = false }
+
+        let worker = UnsafeMutablePointer<WorkerContext>.allocate(capacity: 1)
+        worker.initialize(
+            to: WorkerContext(
+                loop: loop, slot: slot, shared: shared,
+                backend: BackendTarget(addresses: addresses, name: settings.backend.displayName, isTCP: isTCP),
+                header: BackendHeaderOptions(
+                    mode: settings.backendHeader, includeSSL: settings.proxyTLV,
+                    includeClientCertificate: settings.proxyClientCertificate),
+                handshakeTimeout: settings.handshakeTimeout, connectTimeout: settings.backendConnectTimeout,
+                globalConnectionLimit: runtime.connectionLimit, localConnectionLimit: runtime.connectionsPerWorker))
+
+        let own = runtime.listeners.filter { $0.workerSlot == slot }
+        let listeners = UnsafeMutableBufferPointer<ListenerWatcher>.allocate(capacity: own.count)
+        for (index, listener) in own.enumerated() {
+            let element = listeners.baseAddress! + index
+            element.initialize(
+                to: ListenerWatcher(
+                    worker: worker, frontend: frontends + listener.frontendIndex, descriptor: listener.descriptor))
+            let watcher = element.pointer(to: \.watcher)!
+            unwrapd_ev_io_init(watcher, onListenerReadable, listener.descriptor, IOEvents.read)
+            watcher.pointee.data = UnsafeMutableRawPointer(element)
+        }
+        worker.pointee.listeners = listeners
+        let pauseTimer = worker.pointer(to: \.acceptPauseTimer)!
+        unwrapd_ev_timer_init(pauseTimer, onAcceptPauseEnded, 0, 0)
+        pauseTimer.pointee.data = UnsafeMutableRawPointer(worker)
+        return worker
+    }
+
+    /// SIGTERM/SIGINT end the loop; SIGUSR1 reopens the log file.
+    private static func watchSignals(loop: OpaquePointer) -> UnsafeMutablePointer<ev_signal> {
+        let watchers = UnsafeMutablePointer<ev_signal>.allocate(capacity: 3)
+        watchers.initialize(repeating: ev_signal(), count: 3)
+        unwrapd_ev_signal_init(watchers, onStopSignal, SIGTERM)
+        unwrapd_ev_signal_init(watchers + 1, onStopSignal, SIGINT)
+        unwrapd_ev_signal_init(watchers + 2, onReopenLogSignal, SIGUSR1)
+        for index in 0..<3 { ev_signal_start(loop, watchers + index) }
+        return watchers
+    }
+}
+
+/// SIGTERM or SIGINT: stop the loop; the worker then closes its connections and exits.
+private func onStopSignal(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_signal>?, _ events: Int32) {
+    ev_break(loop, Int32(EVBREAK_ALL))
+}
+
+/// SIGUSR1: reopen the log file (after rotation).
+private func onReopenLogSignal(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_signal>?, _ events: Int32) {
+    Log.reopen()
+}

@@ -1,0 +1,103 @@
+import CUnwrapdShims
+import Glibc
+
+extension UnsafeMutablePointer where Pointee == WorkerContext {
+    /// Accepted per wake-up at most, so that a flood of new clients cannot starve established ones.
+    static var acceptBatch: Int { 64 }
+    /// How long accepting pauses when the connection cap or the descriptor limit is reached.
+    static var acceptPause: Double { 0.1 }
+
+    /// Starts watching this worker's listening sockets.
+    func startAccepting() {
+        for index in pointee.listeners.indices {
+            ev_io_start(pointee.loop, pointee.listeners.baseAddress!.advanced(by: index).pointer(to: \.watcher)!)
+        }
+    }
+
+    /// Stops watching the listening sockets (the sockets stay open: they belong to the parent).
+    func stopAccepting() {
+        for index in pointee.listeners.indices {
+            ev_io_stop(pointee.loop, pointee.listeners.baseAddress!.advanced(by: index).pointer(to: \.watcher)!)
+        }
+    }
+
+    /// Accepts waiting clients of `listener` while the caps allow; each gets a connection and its first handshake
+    /// step right away.
+    func acceptConnections(from listener: UnsafeMutablePointer<ListenerWatcher>) {
+        let openCounter = pointee.shared.pointer(to: \.open_connections)!
+        for _ in 0..<Self.acceptBatch {
+            guard pointee.openConnections < pointee.localConnectionLimit,
+                unwrapd_atomic_increment_below(openCounter, pointee.globalConnectionLimit) == 1
+            else {
+                pauseAccepting(because: "the connection limit is reached")
+                return
+            }
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let descriptor = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    unwrapd_accept4(
+                        listener.pointee.descriptor, $0, &length,
+                        Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+                }
+            }
+            guard descriptor >= 0 else {
+                let code = errno
+                _ = unwrapd_atomic_add(openCounter, -1)
+                switch code {
+                case EAGAIN: return
+                case EINTR, ECONNABORTED, EPROTO: continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    pauseAccepting(because: "accept: \(SystemError.explanation(code)) (\(SystemError.name(code)))")
+                    return
+                default:
+                    Log.error("\(SystemError("accept", listener.pointee.frontend.pointee.name, code: code))")
+                    return
+                }
+            }
+            _ = unwrapd_atomic_add(pointee.shared.pointer(to: \.accepted)!, 1)
+            let address = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: length) }
+            }
+            ConnectionPointer.open(
+                worker: self, frontend: listener.pointee.frontend, descriptor: descriptor, clientAddress: address)
+        }
+    }
+
+    /// Stops accepting for a moment; accepting resumes when a connection of this worker closes or the pause ends
+    /// (other workers' connections may have closed). Waiting clients stay in the kernel's queue meanwhile.
+    func pauseAccepting(because reason: @autoclosure () -> String) {
+        guard !pointee.acceptPaused else { return }
+        Log.error("not accepting new connections for now: \(reason()) (\(pointee.openConnections) open here)")
+        pointee.acceptPaused = true
+        stopAccepting()
+        let timer = pointer(to: \.acceptPauseTimer)!
+        timer.pointee.repeat = Self.acceptPause
+        ev_timer_again(pointee.loop, timer)
+    }
+
+    func resumeAccepting() {
+        guard pointee.acceptPaused else { return }
+        pointee.acceptPaused = false
+        ev_timer_stop(pointee.loop, pointer(to: \.acceptPauseTimer)!)
+        startAccepting()
+    }
+
+    /// Closes every open connection (worker shutdown).
+    func closeAllConnections() {
+        while let connection = pointee.firstConnection {
+            _ = connection.close(.workerStopping)
+        }
+    }
+}
+
+/// A listening socket has clients waiting.
+func onListenerReadable(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_io>?, _ events: Int32) {
+    let listener = watcher!.pointee.data.assumingMemoryBound(to: ListenerWatcher.self)
+    listener.pointee.worker.acceptConnections(from: listener)
+}
+
+/// The accept pause is over.
+func onAcceptPauseEnded(_ loop: OpaquePointer?, _ timer: UnsafeMutablePointer<ev_timer>?, _ events: Int32) {
+    timer!.pointee.data.assumingMemoryBound(to: WorkerContext.self).resumeAccepting()
+}

@@ -1,0 +1,44 @@
+import CUnwrapdShims
+
+// The functions libev calls. Each finds its connection through the watcher's `data` pointer: no lookup, no
+// allocation, no reference counting.
+
+/// The client socket is readable or writable.
+func onClientEvent(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_io>?, _ events: Int32) {
+    let connection = watcher!.pointee.data.assumingMemoryBound(to: Connection.self)
+    if events & IOEvents.read != 0 { connection.pointee.flags.insert(.clientReadable) }
+    if events & IOEvents.write != 0 { connection.pointee.flags.insert(.clientWritable) }
+    switch connection.pointee.phase {
+    case .readingProxyHeader: _ = connection.readProxyHeader()
+    case .handshaking: _ = connection.continueHandshake()
+    case .connectingBackend: connection.setInterest(watcher!, 0)
+    case .streaming: _ = connection.pump()
+    }
+}
+
+/// The backend socket is readable or writable (while connecting: the connect finished).
+func onBackendEvent(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_io>?, _ events: Int32) {
+    let connection = watcher!.pointee.data.assumingMemoryBound(to: Connection.self)
+    if connection.pointee.phase == .connectingBackend {
+        _ = connection.finishBackendConnect()
+        return
+    }
+    if events & IOEvents.read != 0 { connection.pointee.flags.insert(.backendReadable) }
+    if events & IOEvents.write != 0 { connection.pointee.flags.insert(.backendWritable) }
+    _ = connection.pump()
+}
+
+/// The connection's timer: the handshake or the backend connect took too long.
+func onConnectionTimeout(_ loop: OpaquePointer?, _ timer: UnsafeMutablePointer<ev_timer>?, _ events: Int32) {
+    let connection = timer!.pointee.data.assumingMemoryBound(to: Connection.self)
+    let worker = connection.pointee.worker.pointee
+    switch connection.pointee.phase {
+    case .readingProxyHeader, .handshaking:
+        _ = connection.close(.handshakeTimedOut(seconds: worker.handshakeTimeout))
+    case .connectingBackend:
+        _ = unwrapd_atomic_add(worker.shared.pointer(to: \.backend_connect_failures)!, 1)
+        _ = connection.close(.backendConnectTimedOut(seconds: worker.connectTimeout))
+    case .streaming:
+        connection.stopTimer()
+    }
+}

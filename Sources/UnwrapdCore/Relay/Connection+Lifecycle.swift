@@ -1,0 +1,93 @@
+import COpenSSL
+import CUnwrapdShims
+import Glibc
+
+extension UnsafeMutablePointer where Pointee == Connection {
+    /// Takes over an accepted client socket: allocates the connection, creates its TLS session, links it into the
+    /// worker's list, arms the handshake timer, and makes the first handshake step at once (the ClientHello often
+    /// arrives with the connection). Returns `nil` (socket closed) when memory is exhausted.
+    @discardableResult
+    static func open(
+        worker: UnsafeMutablePointer<WorkerContext>, frontend: UnsafeMutablePointer<FrontendRuntime>,
+        descriptor: Int32, clientAddress: SocketAddress
+    ) -> ConnectionPointer? {
+        guard let ssl = SSL_new(frontend.pointee.tls.pointee.defaultContext) else {
+            Log.error("\(clientAddress) on \(frontend.pointee.name): cannot create a TLS session (out of memory)")
+            ERR_clear_error()
+            Glibc.close(descriptor)
+            return nil
+        }
+        SSL_set_fd(ssl, descriptor)
+        SSL_set_accept_state(ssl)
+
+        let expectsProxyHeader = worker.pointee.header.mode == .passThrough
+        let connection = ConnectionPointer.allocate(capacity: 1)
+        connection.initialize(
+            to: Connection(
+                worker: worker, frontend: frontend, clientDescriptor: descriptor, clientAddress: clientAddress,
+                phase: expectsProxyHeader ? .readingProxyHeader : .handshaking))
+        connection.pointee.ssl = ssl
+        connection.pointee.flags = [.clientReadable, .clientWritable]
+
+        let clientWatcher = connection.pointer(to: \.clientWatcher)!
+        unwrapd_ev_io_init(clientWatcher, onClientEvent, descriptor, 0)
+        clientWatcher.pointee.data = UnsafeMutableRawPointer(connection)
+        let timer = connection.pointer(to: \.timer)!
+        unwrapd_ev_timer_init(timer, onConnectionTimeout, 0, 0)
+        timer.pointee.data = UnsafeMutableRawPointer(connection)
+        connection.armTimer(worker.pointee.handshakeTimeout)
+
+        worker.pointee.link(connection)
+        _ = expectsProxyHeader ? connection.readProxyHeader() : connection.continueHandshake()
+        return connection
+    }
+
+    /// Ends the connection: logs why (if the level asks for it), releases the TLS session, both sockets and the
+    /// buffers, and frees the memory. The pointer is dangling afterwards.
+    func close(_ reason: CloseReason) -> StepOutcome {
+        let worker = pointee.worker
+        if Log.isEnabled(reason.level) {
+            let text = reason.describe(ssl: pointee.ssl, backend: worker.pointee.backend.name)
+            let line = "\(pointee.clientAddress) on \(pointee.frontend.pointee.name): \(text)"
+            reason.level == .error ? Log.error(line) : (reason.level == .info ? Log.info(line) : Log.debug(line))
+        }
+        ERR_clear_error()
+
+        setInterest(pointer(to: \.clientWatcher)!, 0)
+        if pointee.flags.contains(.backendWatcherReady) { setInterest(pointer(to: \.backendWatcher)!, 0) }
+        stopTimer()
+        if let ssl = pointee.ssl { SSL_free(ssl) }
+        Glibc.close(pointee.clientDescriptor)
+        if pointee.backendDescriptor >= 0 { Glibc.close(pointee.backendDescriptor) }
+        worker.pointee.pool.reclaim(&pointee.toBackend)
+        worker.pointee.pool.reclaim(&pointee.toClient)
+
+        worker.pointee.unlink(self)
+        deinitialize(count: 1)
+        deallocate()
+        if worker.pointee.acceptPaused { worker.resumeAccepting() }
+        return .closed
+    }
+}
+
+extension WorkerContext {
+    /// Adds a new connection to the list of open ones.
+    mutating func link(_ connection: ConnectionPointer) {
+        connection.pointee.next = firstConnection
+        firstConnection?.pointee.previous = connection
+        firstConnection = connection
+        openConnections += 1
+    }
+
+    /// Removes a closing connection from the list and gives its slot back to the global cap.
+    mutating func unlink(_ connection: ConnectionPointer) {
+        if let previous = connection.pointee.previous {
+            previous.pointee.next = connection.pointee.next
+        } else {
+            firstConnection = connection.pointee.next
+        }
+        connection.pointee.next?.pointee.previous = connection.pointee.previous
+        openConnections -= 1
+        _ = unwrapd_atomic_add(shared.pointer(to: \.open_connections)!, -1)
+    }
+}

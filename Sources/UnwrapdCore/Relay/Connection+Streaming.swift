@@ -1,0 +1,206 @@
+import COpenSSL
+import CUnwrapdShims
+import Glibc
+
+extension UnsafeMutablePointer where Pointee == Connection {
+    /// Moves bytes both ways until nothing can move without waiting, then waits for exactly what would let the
+    /// stalled steps go on.
+    ///
+    /// Each direction has a source and a sink: client (`SSL_read`) → `toBackend` → backend (`send`), and backend
+    /// (`recv`) → `toClient` → client (`SSL_write`). A full buffer stops its source (back-pressure: memory per
+    /// connection is bounded by the two chunks); an empty one is returned to the pool. Readiness flags are set by
+    /// events and cleared only by "would block", so data OpenSSL already buffered (`SSL_has_pending`) is never
+    /// left behind. The connection ends once each side's end of stream has been passed on to the other.
+    func pump() -> StepOutcome {
+        var progressed = true
+        while progressed {
+            progressed = false
+            if canReadClient {
+                switch readClient() {
+                case .moved: progressed = true
+                case .closed: return .closed
+                case .blocked: break
+                }
+            }
+            if !pointee.toBackend.isEmpty && pointee.flags.contains(.backendWritable) {
+                switch writeBackend() {
+                case .moved: progressed = true
+                case .closed: return .closed
+                case .blocked: break
+                }
+            }
+            if pointee.flags.contains(.clientInputDone) && pointee.toBackend.isEmpty
+                && !pointee.flags.contains(.backendOutputShut)
+            {
+                shutdown(pointee.backendDescriptor, Int32(SHUT_WR))
+                pointee.flags.insert(.backendOutputShut)
+            }
+            if !pointee.flags.contains(.backendInputDone) && pointee.flags.contains(.backendReadable) {
+                switch readBackend() {
+                case .moved: progressed = true
+                case .closed: return .closed
+                case .blocked: break
+                }
+            }
+            if canWriteClient {
+                switch pointee.toClient.isEmpty ? sendCloseNotify() : writeClient() {
+                case .moved: progressed = true
+                case .closed: return .closed
+                case .blocked: break
+                }
+            }
+        }
+        releaseEmptyChunks()
+        if pointee.flags.isSuperset(of: [.clientInputDone, .backendOutputShut, .backendInputDone, .clientOutputShut]) {
+            return close(.finished)
+        }
+        waitForProgress()
+        return .open
+    }
+
+    /// The result of one step of `pump`.
+    private enum Step {
+        case moved
+        case blocked
+        case closed
+    }
+
+    /// The client may have bytes for the backend, and there is room for them.
+    private var canReadClient: Bool {
+        let flags = pointee.flags
+        // Room once the buffer is compacted: fewer pending bytes than a chunk holds.
+        guard !flags.contains(.clientInputDone), pointee.toBackend.count < BufferPool.chunkSize else { return false }
+        let ready = flags.contains(.tlsReadNeedsWrite) ? flags.contains(.clientWritable) : flags.contains(.clientReadable)
+        return ready || SSL_has_pending(pointee.ssl) == 1
+    }
+
+    /// There is something for the client (bytes, or the close_notify that follows the backend's EOF) and the
+    /// socket may take it.
+    private var canWriteClient: Bool {
+        let flags = pointee.flags
+        let hasWork = !pointee.toClient.isEmpty
+            || (flags.contains(.backendInputDone) && !flags.contains(.clientOutputShut))
+        guard hasWork else { return false }
+        return flags.contains(.tlsWriteNeedsRead) ? flags.contains(.clientReadable) : flags.contains(.clientWritable)
+    }
+
+    private func readClient() -> Step {
+        pointee.toBackend.compactIfFull()
+        guard pointee.worker.pointee.pool.provide(&pointee.toBackend) else { return closeStep(.outOfMemory) }
+        let outcome = DataPath.tlsRead(
+            pointee.ssl!, into: pointee.toBackend.tail, count: pointee.toBackend.freeSpace)
+        pointee.flags.remove(.tlsReadNeedsWrite)
+        switch outcome {
+        case .moved(let count):
+            pointee.toBackend.didAppend(count)
+            return .moved
+        case .needsRead:
+            pointee.flags.remove(.clientReadable)
+            return .blocked
+        case .needsWrite:
+            pointee.flags.remove(.clientWritable)
+            pointee.flags.insert(.tlsReadNeedsWrite)
+            return .blocked
+        case .ended:
+            pointee.flags.insert(.clientInputDone)
+            return .moved
+        case .failed, .tlsError:
+            return closeStep(.clientFailed(outcome))
+        }
+    }
+
+    private func writeBackend() -> Step {
+        switch DataPath.socketWrite(
+            pointee.backendDescriptor, from: pointee.toBackend.pending, count: pointee.toBackend.count)
+        {
+        case .moved(let count):
+            pointee.toBackend.didConsume(count)
+            return .moved
+        case .needsWrite:
+            pointee.flags.remove(.backendWritable)
+            return .blocked
+        case .failed(let code):
+            return closeStep(.backendFailed(operation: "send", errno: code))
+        case .needsRead, .ended, .tlsError:
+            return .blocked
+        }
+    }
+
+    private func readBackend() -> Step {
+        pointee.toClient.compactIfFull()
+        guard pointee.toClient.freeSpace > 0 else { return .blocked }
+        guard pointee.worker.pointee.pool.provide(&pointee.toClient) else { return closeStep(.outOfMemory) }
+        switch DataPath.socketRead(
+            pointee.backendDescriptor, into: pointee.toClient.tail, count: pointee.toClient.freeSpace)
+        {
+        case .moved(let count):
+            pointee.toClient.didAppend(count)
+            return .moved
+        case .needsRead:
+            pointee.flags.remove(.backendReadable)
+            return .blocked
+        case .ended:
+            pointee.flags.insert(.backendInputDone)
+            return .moved
+        case .failed(let code):
+            return closeStep(.backendFailed(operation: "recv", errno: code))
+        case .needsWrite, .tlsError:
+            return .blocked
+        }
+    }
+
+    private func writeClient() -> Step {
+        let outcome = DataPath.tlsWrite(pointee.ssl!, from: pointee.toClient.pending, count: pointee.toClient.count)
+        return afterClientWrite(outcome) { count in pointee.toClient.didConsume(count) }
+    }
+
+    /// Sends close_notify once everything the backend sent has been delivered.
+    private func sendCloseNotify() -> Step {
+        let outcome = DataPath.tlsSendCloseNotify(pointee.ssl!)
+        return afterClientWrite(outcome) { _ in pointee.flags.insert(.clientOutputShut) }
+    }
+
+    @inline(__always)
+    private func afterClientWrite(_ outcome: Transfer, moved: (Int) -> Void) -> Step {
+        pointee.flags.remove(.tlsWriteNeedsRead)
+        switch outcome {
+        case .moved(let count):
+            moved(count)
+            return .moved
+        case .needsWrite:
+            pointee.flags.remove(.clientWritable)
+            return .blocked
+        case .needsRead:
+            pointee.flags.remove(.clientReadable)
+            pointee.flags.insert(.tlsWriteNeedsRead)
+            return .blocked
+        case .ended, .failed, .tlsError:
+            return closeStep(.clientFailed(outcome))
+        }
+    }
+
+    private func closeStep(_ reason: CloseReason) -> Step {
+        _ = close(reason)
+        return .closed
+    }
+
+    /// Registers for the events the stalled steps wait for. After `pump`'s loop, every step that still has work
+    /// is blocked on exactly one readiness of one socket.
+    private func waitForProgress() {
+        let flags = pointee.flags
+        var client: Int32 = 0
+        var backend: Int32 = 0
+        if !flags.contains(.clientInputDone) && pointee.toBackend.count < BufferPool.chunkSize {
+            client |= flags.contains(.tlsReadNeedsWrite) ? IOEvents.write : IOEvents.read
+        }
+        if !pointee.toClient.isEmpty || (flags.contains(.backendInputDone) && !flags.contains(.clientOutputShut)) {
+            client |= flags.contains(.tlsWriteNeedsRead) ? IOEvents.read : IOEvents.write
+        }
+        if !pointee.toBackend.isEmpty { backend |= IOEvents.write }
+        if !flags.contains(.backendInputDone) && pointee.toClient.count < BufferPool.chunkSize {
+            backend |= IOEvents.read
+        }
+        setInterest(pointer(to: \.clientWatcher)!, client)
+        setInterest(pointer(to: \.backendWatcher)!, backend)
+    }
+}

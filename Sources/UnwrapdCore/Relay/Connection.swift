@@ -1,0 +1,124 @@
+import COpenSSL
+import CUnwrapdShims
+import Glibc
+
+/// One client, from accept to close: its socket, TLS session, backend socket, the two one-way buffers, and the
+/// libev watchers, all in one manual allocation that every watcher's `data` points at.
+///
+/// The struct holds only plain values and pointers (no class references), so a libev callback reaches it with no
+/// reference counting and no allocation. Its life: `readingProxyHeader` (with `--proxy-proxy`) → `handshaking` →
+/// `connectingBackend` → `streaming` → closed (freed). See design §2.
+struct Connection {
+    /// Where the connection is in its life.
+    enum Phase: UInt8 {
+        case readingProxyHeader
+        case handshaking
+        case connectingBackend
+        case streaming
+    }
+
+    /// What is known about each side; all false at first.
+    struct Flags: OptionSet {
+        let rawValue: UInt16
+        /// The last read from the client/backend did not report "would block" (set by readiness events).
+        static let clientReadable = Flags(rawValue: 1 << 0)
+        static let clientWritable = Flags(rawValue: 1 << 1)
+        static let backendReadable = Flags(rawValue: 1 << 2)
+        static let backendWritable = Flags(rawValue: 1 << 3)
+        /// The client sent close_notify or closed: nothing more will come from it.
+        static let clientInputDone = Flags(rawValue: 1 << 4)
+        /// The backend closed its sending side.
+        static let backendInputDone = Flags(rawValue: 1 << 5)
+        /// We shut down the write side of the backend socket (after forwarding everything the client sent).
+        static let backendOutputShut = Flags(rawValue: 1 << 6)
+        /// We sent close_notify to the client (after forwarding everything the backend sent).
+        static let clientOutputShut = Flags(rawValue: 1 << 7)
+        /// `SSL_read` asked for a writable socket (TLS may write during a read).
+        static let tlsReadNeedsWrite = Flags(rawValue: 1 << 8)
+        /// `SSL_write` or `SSL_shutdown` asked for a readable socket.
+        static let tlsWriteNeedsRead = Flags(rawValue: 1 << 9)
+        /// The backend watcher has been initialised (with the current backend socket).
+        static let backendWatcherReady = Flags(rawValue: 1 << 10)
+    }
+
+    var clientWatcher = ev_io()
+    var backendWatcher = ev_io()
+    var timer = ev_timer()
+    let worker: UnsafeMutablePointer<WorkerContext>
+    let frontend: UnsafeMutablePointer<FrontendRuntime>
+    var ssl: OpaquePointer? = nil
+    let clientDescriptor: Int32
+    var backendDescriptor: Int32 = -1
+    /// Which of the backend's resolved addresses is being tried.
+    var backendAttempt = 0
+    var phase: Phase
+    var flags: Flags = []
+    /// Client to backend: decrypted bytes not yet sent to the backend (first the PROXY header, if any).
+    var toBackend = ByteBuffer()
+    /// Backend to client: bytes not yet encrypted and sent to the client.
+    var toClient = ByteBuffer()
+    let clientAddress: SocketAddress
+    /// Neighbours in the worker's list of open connections.
+    var previous: UnsafeMutablePointer<Connection>? = nil
+    var next: UnsafeMutablePointer<Connection>? = nil
+
+    init(
+        worker: UnsafeMutablePointer<WorkerContext>, frontend: UnsafeMutablePointer<FrontendRuntime>,
+        clientDescriptor: Int32, clientAddress: SocketAddress, phase: Phase
+    ) {
+        self.worker = worker
+        self.frontend = frontend
+        self.clientDescriptor = clientDescriptor
+        self.clientAddress = clientAddress
+        self.phase = phase
+    }
+}
+
+/// A connection as the relay handles it: the address of its allocation.
+typealias ConnectionPointer = UnsafeMutablePointer<Connection>
+
+/// Whether a step of the relay left the connection open. After `.closed` the connection's memory is gone:
+/// callers return at once.
+enum StepOutcome {
+    case open
+    case closed
+}
+
+extension UnsafeMutablePointer where Pointee == Connection {
+    var loop: OpaquePointer { pointee.worker.pointee.loop }
+
+    /// Starts or stops a watcher so that it waits for exactly `events` (0: not at all). Calls into libev only
+    /// when the interest changes.
+    @inline(__always)
+    func setInterest(_ watcher: UnsafeMutablePointer<ev_io>, _ events: Int32) {
+        let active = unwrapd_ev_is_active(watcher) != 0
+        if events == 0 {
+            if active { ev_io_stop(loop, watcher) }
+            return
+        }
+        if active {
+            if watcher.pointee.events & IOEvents.both == events { return }
+            ev_io_stop(loop, watcher)
+        }
+        unwrapd_ev_io_modify(watcher, events)
+        ev_io_start(loop, watcher)
+    }
+
+    /// (Re)arms the connection's single timer to fire `seconds` from now.
+    func armTimer(_ seconds: Double) {
+        let timer = pointer(to: \.timer)!
+        timer.pointee.repeat = seconds
+        ev_timer_again(loop, timer)
+    }
+
+    func stopTimer() {
+        ev_timer_stop(loop, pointer(to: \.timer)!)
+    }
+
+    /// Returns the chunks of empty buffers to the pool, so that an idle connection holds no buffer memory.
+    @inline(__always)
+    func releaseEmptyChunks() {
+        pointee.worker.pointee.pool.reclaimIfEmpty(&pointee.toBackend)
+        pointee.worker.pointee.pool.reclaimIfEmpty(&pointee.toClient)
+    }
+}

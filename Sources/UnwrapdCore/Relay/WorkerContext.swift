@@ -1,0 +1,77 @@
+import CUnwrapdShims
+
+/// A frontend as a worker serves it: its TLS contexts and its name for logs.
+struct FrontendRuntime {
+    let tls: UnsafeMutablePointer<FrontendTLS>
+    /// `[host]:port` as configured.
+    let name: String
+}
+
+/// The backend as workers connect to it: its resolved addresses, tried in order until one accepts.
+struct BackendTarget {
+    let addresses: UnsafeMutableBufferPointer<SocketAddress>
+    /// As configured, for logs.
+    let name: String
+    /// TCP (set `TCP_NODELAY`) rather than a UNIX socket.
+    let isTCP: Bool
+}
+
+/// What the backend receives before the client's bytes, and which PROXY v2 TLVs it carries.
+struct BackendHeaderOptions {
+    let mode: BackendHeader
+    /// `proxy-tlv`: the SSL TLV (version, cipher, client certificate and its verification).
+    let includeSSL: Bool
+    /// `proxy-client-cert`: the client certificate as PEM in TLV 0xE0.
+    let includeClientCertificate: Bool
+}
+
+/// A listening socket of this worker's slot and its watcher.
+struct ListenerWatcher {
+    var watcher = ev_io()
+    let worker: UnsafeMutablePointer<WorkerContext>
+    let frontend: UnsafeMutablePointer<FrontendRuntime>
+    let descriptor: Int32
+}
+
+/// Everything a worker's callbacks share, in one allocation each connection points at.
+struct WorkerContext {
+    let loop: OpaquePointer
+    /// The worker's slot number, for logs.
+    let slot: Int
+    var pool: BufferPool
+    /// Counters shared by all workers (the global connection cap among them).
+    let shared: UnsafeMutablePointer<unwrapd_shared_counters>
+    let backend: BackendTarget
+    let header: BackendHeaderOptions
+    let handshakeTimeout: Double
+    let connectTimeout: Double
+    /// Connections open at once over all workers.
+    let globalConnectionLimit: Int
+    /// Connections this worker may hold: what its open-files limit allows (two descriptors each).
+    let localConnectionLimit: Int
+    var openConnections = 0
+    /// Head of the list of open connections (to close them all on shutdown).
+    var firstConnection: ConnectionPointer? = nil
+    var listeners: UnsafeMutableBufferPointer<ListenerWatcher>
+    /// Fires to resume accepting after a pause (connection cap reached, out of descriptors).
+    var acceptPauseTimer = ev_timer()
+    var acceptPaused = false
+
+    init(
+        loop: OpaquePointer, slot: Int, shared: UnsafeMutablePointer<unwrapd_shared_counters>,
+        backend: BackendTarget, header: BackendHeaderOptions, handshakeTimeout: Double, connectTimeout: Double,
+        globalConnectionLimit: Int, localConnectionLimit: Int
+    ) {
+        self.loop = loop
+        self.slot = slot
+        self.pool = BufferPool(maxFreeChunks: 4096)
+        self.shared = shared
+        self.backend = backend
+        self.header = header
+        self.handshakeTimeout = handshakeTimeout
+        self.connectTimeout = connectTimeout
+        self.globalConnectionLimit = globalConnectionLimit
+        self.localConnectionLimit = localConnectionLimit
+        self.listeners = UnsafeMutableBufferPointer(start: nil, count: 0)
+    }
+}
