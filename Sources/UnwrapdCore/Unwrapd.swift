@@ -40,10 +40,12 @@ public enum Unwrapd {
     private static func prepare(_ settings: Settings) throws(StartupError) -> Runtime {
         // OpenSSL writes alerts with write(2): a client that vanished must not kill the process.
         _ = unwrapd_sigaction_ignore(SIGPIPE)
+        // A daemon has no stderr: without a log file its lines go to syslog.
+        let useSyslog = settings.syslog || (settings.daemonize && settings.logFile == nil)
         do {
             try Log.configure(
                 level: LogLevel(rawValue: settings.logLevel) ?? .error, file: settings.logFile,
-                syslogFacility: settings.syslog ? SyslogFacility.code(settings.syslogFacility) : nil)
+                syslogFacility: useSyslog ? SyslogFacility.code(settings.syslogFacility) : nil)
         } catch {
             throw .system(error)
         }

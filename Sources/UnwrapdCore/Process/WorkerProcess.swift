@@ -12,8 +12,6 @@ enum WorkerProcess {
         slot: Int, runtime: Runtime, shared: UnsafeMutablePointer<unwrapd_shared_counters>, parent: pid_t
     ) -> Never {
         Log.setTag("worker \(slot): ")
-        _ = unwrapd_set_parent_death_signal(SIGTERM)
-        if getppid() != parent { _exit(0) }
         for listener in runtime.listeners where listener.workerSlot != slot { close(listener.descriptor) }
         do {
             try PrivilegeDrop.apply(identity: runtime.identity, chroot: runtime.settings.chroot)
@@ -21,12 +19,18 @@ enum WorkerProcess {
             Log.error("cannot start: \(error)")
             _exit(startFailureStatus)
         }
+        // After the privilege drop: Linux clears the parent-death signal when the credentials change.
+        _ = unwrapd_set_parent_death_signal(SIGTERM)
+        if getppid() != parent { _exit(0) }
 
         let loop = unwrapd_ev_default_loop(0)!
         let worker = makeContext(slot: slot, runtime: runtime, shared: shared, loop: loop)
         let signals = watchSignals(loop: loop)
         _ = unwrapd_sigaction_ignore(SIGHUP)
         Signals.unblockAll()
+        if case .inet(let host, let port) = runtime.settings.backend, runtime.settings.backendRefreshSeconds > 0 {
+            worker.startBackendRefresh(host: host, port: port, every: Double(runtime.settings.backendRefreshSeconds))
+        }
         worker.startAccepting()
         Log.debug("started (pid \(getpid()))")
 

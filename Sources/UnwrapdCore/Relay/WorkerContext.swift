@@ -41,7 +41,8 @@ struct WorkerContext {
     var pool: BufferPool
     /// Counters shared by all workers (the global connection cap among them).
     let shared: UnsafeMutablePointer<unwrapd_shared_counters>
-    let backend: BackendTarget
+    /// Replaced by `--backend-refresh` when the backend's name resolves differently.
+    var backend: BackendTarget
     let header: BackendHeaderOptions
     let handshakeTimeout: Double
     let connectTimeout: Double
@@ -56,6 +57,8 @@ struct WorkerContext {
     /// Fires to resume accepting after a pause (connection cap reached, out of descriptors).
     var acceptPauseTimer = ev_timer()
     var acceptPaused = false
+    /// `--backend-refresh`: fires every N seconds to re-resolve the backend host name.
+    var backendRefreshTimer = ev_timer()
 
     init(
         loop: OpaquePointer, slot: Int, shared: UnsafeMutablePointer<unwrapd_shared_counters>,
