@@ -6,7 +6,9 @@ import Glibc
 /// `finish()` reports `nil`. Encoders therefore write straight through and check once, at the end.
 ///
 /// No allocation: a stack value holding the caller's pointer and two counters; text comes from `StaticString`s,
-/// numbers are formatted digit by digit, and addresses by inet_ntop(3) straight into the buffer.
+/// numbers are formatted digit by digit, and addresses by inet_ntop(3) straight into the buffer. No generic
+/// `Collection` algorithms either: unoptimised, they allocate per element. An LD_PRELOAD malloc counter saw no
+/// allocation in the encoders, in debug or release builds.
 struct ByteWriter {
     private let buffer: UnsafeMutableRawBufferPointer
     private(set) var count = 0

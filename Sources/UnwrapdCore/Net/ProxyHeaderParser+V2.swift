@@ -5,8 +5,8 @@ extension ProxyHeaderParser {
     /// `maximumV2Length`, the address block the family needs (for PROXY), then well-formed TLVs. TLV contents are not
     /// interpreted (a CRC32C TLV is left for the backend to check).
     static func parseV2(_ bytes: UnsafeRawBufferPointer) -> Result {
-        guard startsCompatibly(bytes[...], with: ProxyHeader.v2Signature) else { return .invalid(.notProxyProtocol) }
-
+        guard startsCompatibly(bytes, with: ProxyHeader.v2Signature) else { return .invalid(.notProxyProtocol) }
+        // After the 12-byte signature: version and command, family and transport, 16-bit length.
         if bytes.count > 12 {
             let versionAndCommand = bytes[12]
             guard versionAndCommand >> 4 == 2 else { return .invalid(.v2UnsupportedVersion) }
@@ -31,9 +31,10 @@ extension ProxyHeaderParser {
         guard bytes.count >= length else { return .needMoreBytes }
 
         guard isProxyCommand else { return .complete(length: length, source: nil) }
-        let addresses = ProxyHeader.v2FixedLength..<(ProxyHeader.v2FixedLength + addressLength)
-        guard tlvsAreWellFormed(bytes[addresses.upperBound..<length]) else { return .invalid(.v2MalformedTLV) }
-        return .complete(length: length, source: sourceAddress(familyAndTransport: bytes[13], bytes[addresses]))
+        let addressesEnd = ProxyHeader.v2FixedLength + addressLength
+        guard tlvsAreWellFormed(range(bytes, addressesEnd, length)) else { return .invalid(.v2MalformedTLV) }
+        let addresses = range(bytes, ProxyHeader.v2FixedLength, addressesEnd)
+        return .complete(length: length, source: sourceAddress(familyAndTransport: bytes[13], addresses))
     }
 
     /// The size of the address block for a family/transport byte; `nil` for what unwrapd does not accept: datagram
@@ -50,34 +51,31 @@ extension ProxyHeaderParser {
 
     /// Each TLV is a type, a 16-bit big-endian length and that many bytes, and together they end exactly at the end
     /// of the header.
-    private static func tlvsAreWellFormed(_ tlvs: UnsafeRawBufferPointer.SubSequence) -> Bool {
-        var offset = tlvs.startIndex
-        while offset < tlvs.endIndex {
-            guard tlvs.endIndex - offset >= 3 else { return false }
+    private static func tlvsAreWellFormed(_ tlvs: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < tlvs.count {
+            guard tlvs.count - offset >= 3 else { return false }
             let valueLength = Int(tlvs[offset + 1]) << 8 | Int(tlvs[offset + 2])
-            guard tlvs.endIndex - offset - 3 >= valueLength else { return false }
+            guard tlvs.count - offset - 3 >= valueLength else { return false }
             offset += 3 + valueLength
         }
         return true
     }
 
     /// The source address and port of an IPv4 or IPv6 address block.
-    private static func sourceAddress(
-        familyAndTransport: UInt8, _ block: UnsafeRawBufferPointer.SubSequence
-    ) -> SocketAddress? {
-        let start = block.startIndex
+    private static func sourceAddress(familyAndTransport: UInt8, _ block: UnsafeRawBufferPointer) -> SocketAddress? {
         switch familyAndTransport {
         case 0x11:
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
-            withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyBytes(from: block[start..<(start + 4)]) }
-            withUnsafeMutableBytes(of: &address.sin_port) { $0.copyBytes(from: block[(start + 8)..<(start + 10)]) }
+            withUnsafeMutableBytes(of: &address.sin_addr) { $0.copyMemory(from: range(block, 0, 4)) }
+            withUnsafeMutableBytes(of: &address.sin_port) { $0.copyMemory(from: range(block, 8, 10)) }
             return SocketAddress(address)
         case 0x21:
             var address = sockaddr_in6()
             address.sin6_family = sa_family_t(AF_INET6)
-            withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyBytes(from: block[start..<(start + 16)]) }
-            withUnsafeMutableBytes(of: &address.sin6_port) { $0.copyBytes(from: block[(start + 32)..<(start + 34)]) }
+            withUnsafeMutableBytes(of: &address.sin6_addr) { $0.copyMemory(from: range(block, 0, 16)) }
+            withUnsafeMutableBytes(of: &address.sin6_port) { $0.copyMemory(from: range(block, 32, 34)) }
             return SocketAddress(address)
         default:
             return nil

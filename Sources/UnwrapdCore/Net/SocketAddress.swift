@@ -65,7 +65,9 @@ public struct SocketAddress: BitwiseCopyable, Sendable {
     public var isIPv4MappedIPv6: Bool {
         guard let ipv6 else { return false }
         return withUnsafeBytes(of: ipv6.sin6_addr) { octets in
-            (0..<10).allSatisfy { octets[$0] == 0 } && octets[10] == 0xFF && octets[11] == 0xFF
+            var index = 0
+            while index < 10 && octets[index] == 0 { index += 1 }
+            return index == 10 && octets[10] == 0xFF && octets[11] == 0xFF
         }
     }
 
