@@ -45,9 +45,11 @@ extension ProxyHeaderParser {
         return hasOnlyAddressCharacters(range(fields, 5, fields.count)) ? nil : .v1Malformed
     }
 
-    /// The fields after `PROXY `, without the CRLF; the source address on success.
-    private static func parseFields(_ fields: UnsafeRawBufferPointer) -> Swift.Result<SocketAddress?, ProxyHeaderError>
-    {
+    /// The source address a v1 line announces, or why the line is invalid.
+    private typealias FieldsResult = Swift.Result<SocketAddress?, ProxyHeaderError>
+
+    /// The fields after `PROXY `, without the CRLF.
+    private static func parseFields(_ fields: UnsafeRawBufferPointer) -> FieldsResult {
         if startsExactly(fields, with: "UNKNOWN") {
             // The receiver ignores whatever follows UNKNOWN up to the CRLF.
             return fields.count == 7 || fields[7] == space ? .success(nil) : .failure(.v1UnknownProtocol)
