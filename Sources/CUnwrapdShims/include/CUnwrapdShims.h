@@ -76,6 +76,12 @@ static inline int unwrapd_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
     return (int)SSL_set_tlsext_host_name(ssl, name);
 }
 
+/// For an error code from OpenSSL's queue: the errno it wraps (ERR_LIB_SYS), or 0 for a library error.
+static inline int unwrapd_ERR_system_errno(unsigned long code) {
+    return ERR_SYSTEM_ERROR(code) ? (int)ERR_GET_REASON(code) : 0;
+}
+static inline long unwrapd_BIO_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
+
 typedef int (*unwrapd_servername_cb)(SSL *ssl, int *alert, void *arg);
 static inline int unwrapd_SSL_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, unwrapd_servername_cb cb, void *arg) {
     if (SSL_CTX_set_tlsext_servername_callback(ctx, cb) != 1) return 0;

@@ -26,17 +26,25 @@ struct ListenerFactory {
     func open(frontend: Frontend, index: Int, workerSlots: Int) throws(StartupError) -> [ListeningSocket] {
         var sockets: [ListeningSocket] = []
         do throws(StartupError) {
+            let resolved: [SocketAddress]
+            do {
+                resolved = try SocketAddress.resolve(host: frontend.host, port: frontend.port, passive: true)
+            } catch {
+                throw .invalid("frontend \(frontend.displayName): \(error)")
+            }
+            // With port 0 the kernel picks a port for the first socket; every other socket of the frontend uses it.
             var chosenPort: UInt16? = nil
-            for var address in try SocketAddress.resolve(host: frontend.host, port: frontend.port, passive: true) {
-                if let chosenPort { address.setPort(chosenPort) }
+            for resolvedAddress in resolved {
+                var address = chosenPort.map { resolvedAddress.withPort($0) } ?? resolvedAddress
                 for slot in 0..<workerSlots {
                     let socket = try openOne(address: address, displayName: frontend.displayName)
                     sockets.append(
-                        ListeningSocket(descriptor: socket.descriptor, frontendIndex: index, workerSlot: slot,
-                                        address: socket.bound))
-                    if chosenPort == nil || address.port == 0 {
-                        chosenPort = socket.bound.port
-                        address.setPort(socket.bound.port)
+                        ListeningSocket(
+                            descriptor: socket.descriptor, frontendIndex: index, workerSlot: slot,
+                            address: socket.bound))
+                    if chosenPort == nil, let port = socket.bound.port {
+                        chosenPort = port
+                        address = address.withPort(port)
                     }
                 }
             }
@@ -60,7 +68,10 @@ struct ListenerFactory {
             guard listen(descriptor, backlog) == 0 else {
                 throw StartupError.system(SystemError("listen", "\(address)"))
             }
-            return (descriptor, try SocketAddress.local(of: descriptor))
+            guard let bound = SocketAddress.local(of: descriptor) else {
+                throw StartupError.system(SystemError("getsockname", "\(address)"))
+            }
+            return (descriptor, bound)
         } catch {
             close(descriptor)
             throw error

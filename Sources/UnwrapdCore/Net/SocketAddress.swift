@@ -1,114 +1,128 @@
 import Glibc
 
-// PROVISIONAL: replaced by the proxyheader branch's SocketAddress when merged.
+/// A socket address of any family — IPv4, IPv6 or UNIX — held inline in a `sockaddr_storage` with its length.
+///
+/// A plain value (`BitwiseCopyable`, no heap): a connection keeps its client and frontend addresses in its own
+/// struct, and the PROXY encoders read them without allocating. Build one from what the kernel reports
+/// (`withUnsafeMutableSockAddr` around `accept4`/`getsockname`), from a `sockaddr` pointer, with `resolve` at setup
+/// time, or with `unix(path:)`.
+public struct SocketAddress: BitwiseCopyable, Sendable {
+    /// The raw address; only the first `length` bytes are meaningful.
+    public private(set) var storage = sockaddr_storage()
+    /// The number of meaningful bytes in `storage`, as bind(2)/connect(2) take it.
+    public private(set) var length: socklen_t = 0
 
-/// A socket address (IPv4, IPv6 or UNIX) held by value.
-public struct SocketAddress: @unchecked Sendable, CustomStringConvertible {
-    var storage = sockaddr_storage()
-    var length: socklen_t = 0
-
+    /// An empty address (`AF_UNSPEC`, length 0), to be filled by `withUnsafeMutableSockAddr`.
     public init() {}
 
+    /// Copies `length` bytes of the address at `address`. `length` must not exceed `sockaddr_storage`.
     public init(_ address: UnsafePointer<sockaddr>, length: socklen_t) {
-        self.length = min(length, socklen_t(MemoryLayout<sockaddr_storage>.size))
-        withUnsafeMutableBytes(of: &storage) { target in
-            target.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(self.length)))
+        precondition(Int(length) <= MemoryLayout<sockaddr_storage>.size, "socket address longer than sockaddr_storage")
+        withUnsafeMutableBytes(of: &storage) { bytes in
+            bytes.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(length)))
+        }
+        self.length = length
+    }
+
+    /// An IPv4 address.
+    public init(_ address: sockaddr_in) {
+        store(address)
+    }
+
+    /// An IPv6 address.
+    public init(_ address: sockaddr_in6) {
+        store(address)
+    }
+
+    private mutating func store<Address>(_ address: Address) {
+        withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: address, as: Address.self) }
+        length = socklen_t(MemoryLayout<Address>.size)
+    }
+
+    /// `AF_INET`, `AF_INET6`, `AF_UNIX`, or `AF_UNSPEC` for an empty address.
+    public var family: Int32 { length == 0 ? AF_UNSPEC : Int32(storage.ss_family) }
+
+    /// The IPv4 form of this address, if it has one.
+    public var ipv4: sockaddr_in? {
+        guard family == AF_INET else { return nil }
+        return withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in.self) }
+    }
+
+    /// The IPv6 form of this address, if it has one.
+    public var ipv6: sockaddr_in6? {
+        guard family == AF_INET6 else { return nil }
+        return withUnsafeBytes(of: storage) { $0.load(as: sockaddr_in6.self) }
+    }
+
+    /// The port in host byte order; `nil` for families without ports.
+    public var port: UInt16? {
+        if let ipv4 { return UInt16(bigEndian: ipv4.sin_port) }
+        if let ipv6 { return UInt16(bigEndian: ipv6.sin6_port) }
+        return nil
+    }
+
+    /// An IPv6 address of the form `::ffff:a.b.c.d`: an IPv4 peer seen through a dual-stack IPv6 socket.
+    public var isIPv4MappedIPv6: Bool {
+        guard let ipv6 else { return false }
+        return withUnsafeBytes(of: ipv6.sin6_addr) { octets in
+            var index = 0
+            while index < 10 && octets[index] == 0 { index += 1 }
+            return index == 10 && octets[10] == 0xFF && octets[11] == 0xFF
         }
     }
 
-    public var family: Int32 { Int32(storage.ss_family) }
+    /// The IPv4 address an IPv4 or IPv4-mapped IPv6 address stands for; `nil` for anything else.
+    ///
+    /// The PROXY encoders use it to report an IPv4 client as IPv4 whichever socket family accepted it.
+    var unmappedIPv4: sockaddr_in? {
+        if let ipv4 { return ipv4 }
+        guard isIPv4MappedIPv6, let ipv6 else { return nil }
+        var result = sockaddr_in()
+        result.sin_family = sa_family_t(AF_INET)
+        result.sin_port = ipv6.sin6_port
+        withUnsafeBytes(of: ipv6.sin6_addr) { octets in
+            withUnsafeMutableBytes(of: &result.sin_addr) {
+                $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: octets[12..<16]))
+            }
+        }
+        return result
+    }
 
-    public var port: UInt16 {
-        withUnsafeBytes(of: storage) { raw in
-            switch family {
-            case AF_INET: UInt16(bigEndian: raw.load(as: sockaddr_in.self).sin_port)
-            case AF_INET6: UInt16(bigEndian: raw.load(as: sockaddr_in6.self).sin6_port)
-            default: 0
+    /// Calls `body` with the address as bind(2), connect(2) and sendto(2) take it.
+    public func withSockAddr<Result, Failure: Error>(
+        _ body: (UnsafePointer<sockaddr>, socklen_t) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        var copy = storage
+        return try withUnsafePointer(to: &copy) { (pointer) throws(Failure) -> Result in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { (address) throws(Failure) -> Result in
+                try body(address, length)
             }
         }
     }
 
-    mutating func setPort(_ port: UInt16) {
-        let family = self.family
-        withUnsafeMutableBytes(of: &storage) { raw in
-            switch family {
-            case AF_INET: raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self).pointee.sin_port = port.bigEndian
-            case AF_INET6:
-                raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self).pointee.sin6_port = port.bigEndian
-            default: break
+    /// Lets `body` fill this address the way accept(2), getsockname(2) and getpeername(2) do: it receives the storage
+    /// and a length set to the storage's size, which it updates to the address's length. Returns what `body` returns.
+    public mutating func withUnsafeMutableSockAddr<Result>(
+        _ body: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Result
+    ) -> Result {
+        var reportedLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, &reportedLength) }
+        }
+        // The kernel reports the full length of an address it had to truncate; never claim more than is stored.
+        length = min(reportedLength, socklen_t(MemoryLayout<sockaddr_storage>.size))
+        return result
+    }
+}
+
+extension SocketAddress: Equatable {
+    /// Two addresses are equal when their meaningful bytes are.
+    public static func == (lhs: SocketAddress, rhs: SocketAddress) -> Bool {
+        guard lhs.length == rhs.length else { return false }
+        return withUnsafeBytes(of: lhs.storage) { left in
+            withUnsafeBytes(of: rhs.storage) { right in
+                memcmp(left.baseAddress!, right.baseAddress!, Int(lhs.length)) == 0
             }
-        }
-    }
-
-    static func local(of descriptor: Int32) throws(StartupError) -> SocketAddress {
-        var address = SocketAddress()
-        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let status = withUnsafeMutablePointer(to: &address.storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &address.length) }
-        }
-        guard status == 0 else { throw .system(SystemError("getsockname")) }
-        return address
-    }
-
-    public func withSockAddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws -> R) rethrows -> R {
-        try withUnsafeBytes(of: storage) { raw in
-            try body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), length)
-        }
-    }
-
-    public var description: String {
-        withUnsafeBytes(of: storage) { raw -> String in
-            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-            switch family {
-            case AF_INET:
-                let address = raw.load(as: sockaddr_in.self)
-                var inAddress = address.sin_addr
-                inet_ntop(AF_INET, &inAddress, &text, socklen_t(text.count))
-                return "[\(String(cString: text))]:\(UInt16(bigEndian: address.sin_port))"
-            case AF_INET6:
-                let address = raw.load(as: sockaddr_in6.self)
-                var inAddress = address.sin6_addr
-                inet_ntop(AF_INET6, &inAddress, &text, socklen_t(text.count))
-                return "[\(String(cString: text))]:\(UInt16(bigEndian: address.sin6_port))"
-            case AF_UNIX:
-                let offset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
-                let path = raw[offset..<Int(length)].prefix { $0 != 0 }
-                return String(decoding: path, as: UTF8.self)
-            default:
-                return "(family \(family))"
-            }
-        }
-    }
-
-    public static func resolve(host: String?, port: String, passive: Bool) throws(StartupError) -> [SocketAddress] {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = passive ? AI_PASSIVE : 0
-        var result: UnsafeMutablePointer<addrinfo>? = nil
-        let status = getaddrinfo(host, port, &hints, &result)
-        guard status == 0 else {
-            throw .invalid("cannot resolve [\(host ?? "*")]:\(port): \(String(cString: gai_strerror(status)))")
-        }
-        defer { freeaddrinfo(result) }
-        var addresses: [SocketAddress] = []
-        var cursor = result
-        while let entry = cursor {
-            addresses.append(SocketAddress(entry.pointee.ai_addr, length: entry.pointee.ai_addrlen))
-            cursor = entry.pointee.ai_next
-        }
-        return addresses
-    }
-
-    public static func unix(path: String) throws(StartupError) -> SocketAddress {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else { throw .invalid("UNIX socket path too long: \(path)") }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + bytes.count + 1)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: length) }
         }
     }
 }

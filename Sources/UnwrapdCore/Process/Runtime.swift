@@ -77,11 +77,15 @@ struct Runtime {
     }
 
     private static func resolveBackend(_ backend: BackendAddress) throws(StartupError) -> [SocketAddress] {
-        switch backend {
-        case .inet(let host, let port):
-            return try SocketAddress.resolve(host: host, port: port, passive: false)
-        case .unix(let path):
-            return [try SocketAddress.unix(path: path)]
+        do {
+            switch backend {
+            case .inet(let host, let port):
+                return try SocketAddress.resolve(host: host, port: port, passive: false)
+            case .unix(let path):
+                return [try SocketAddress.unix(path: path)]
+            }
+        } catch {
+            throw .invalid("backend \(backend.displayName): \(error)")
         }
     }
 

@@ -32,14 +32,11 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
                 pauseAccepting(because: "the connection limit is reached")
                 return
             }
-            var storage = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let descriptor = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    unwrapd_accept4(
-                        listener.pointee.descriptor, $0, &length,
-                        Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
-                }
+            var address = SocketAddress()
+            let descriptor = address.withUnsafeMutableSockAddr { storage, length in
+                unwrapd_accept4(
+                    listener.pointee.descriptor, storage, length,
+                    Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
             }
             guard descriptor >= 0 else {
                 let code = errno
@@ -56,9 +53,6 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
                 }
             }
             _ = unwrapd_atomic_add(pointee.shared.pointer(to: \.accepted)!, 1)
-            let address = withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: length) }
-            }
             ConnectionPointer.open(
                 worker: self, frontend: listener.pointee.frontend, descriptor: descriptor, clientAddress: address)
         }

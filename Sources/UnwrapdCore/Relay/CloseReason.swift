@@ -11,7 +11,9 @@ enum CloseReason {
     case handshakeFailed(Transfer)
     /// The handshake (and PROXY header, if expected) took longer than `--ssl-handshake-timeout`.
     case handshakeTimedOut(seconds: Double)
-    case proxyHeaderInvalid(ProxyHeaderRejection)
+    case proxyHeaderInvalid(ProxyHeaderError)
+    /// The client closed in the middle of its PROXY header.
+    case proxyHeaderIncomplete
     case backendConnectFailed(errno: Int32)
     case backendConnectTimedOut(seconds: Double)
     /// Reading from or writing to the client failed while streaming.
@@ -27,7 +29,7 @@ enum CloseReason {
         switch self {
         case .finished, .workerStopping: .debug
         case .clientLeftBeforeHandshake, .clientFailed: .info
-        case .handshakeFailed, .handshakeTimedOut, .proxyHeaderInvalid, .backendConnectFailed,
+        case .handshakeFailed, .handshakeTimedOut, .proxyHeaderInvalid, .proxyHeaderIncomplete, .backendConnectFailed,
             .backendConnectTimedOut, .backendFailed, .outOfMemory:
             .error
         }
@@ -41,6 +43,7 @@ enum CloseReason {
         case .handshakeFailed(let outcome): "TLS handshake failed: " + CloseReason.describe(outcome, ssl: ssl)
         case .handshakeTimedOut(let seconds): "TLS handshake timed out after \(seconds) s"
         case .proxyHeaderInvalid(let rejection): "invalid PROXY header from the client: \(rejection)"
+        case .proxyHeaderIncomplete: "client closed the connection in the middle of its PROXY header"
         case .backendConnectFailed(let code): "backend \(backend): connect: \(CloseReason.describe(errno: code))"
         case .backendConnectTimedOut(let seconds): "backend \(backend): connect timed out after \(seconds) s"
         case .clientFailed(let outcome): "client connection failed: " + CloseReason.describe(outcome, ssl: ssl)

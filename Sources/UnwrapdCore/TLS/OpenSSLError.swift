@@ -1,4 +1,5 @@
 import COpenSSL
+import CUnwrapdShims
 
 /// A failed OpenSSL call during setup, with OpenSSL's error queue captured as text.
 ///
@@ -35,6 +36,8 @@ public struct OpenSSLError: Error, Equatable, Sendable, CustomStringConvertible 
 
     /// `reason (library)` for one packed error code, e.g. `certificate verify failed (SSL routines)`.
     static func describe(_ code: UInt) -> String {
+        let systemError = unwrapd_ERR_system_errno(code)
+        if systemError != 0 { return "\(SystemError.explanation(systemError)) (\(SystemError.name(systemError)))" }
         let reason = ERR_reason_error_string(code).map { String(cString: $0) } ?? "error \(code & 0x7F_FFFF)"
         guard let library = ERR_lib_error_string(code) else { return reason }
         return "\(reason) (\(String(cString: library)))"

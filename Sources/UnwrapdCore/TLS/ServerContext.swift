@@ -1,5 +1,6 @@
 import COpenSSL
 import CUnwrapdShims
+import Glibc
 
 /// An OpenSSL server context (`SSL_CTX`) for one certificate as one frontend serves it, with the DNS names that
 /// select it by SNI.
@@ -81,6 +82,9 @@ struct ServerContextBuilder {
 
     private func loadCertificate(_ certificate: CertificateSource, into context: OpaquePointer) throws(StartupError) {
         let path = certificate.path
+        for file in [path, certificate.privateKeyPath].compactMap({ $0 }) where access(file, R_OK) != 0 {
+            throw .system(SystemError("pem-file: cannot read", file))
+        }
         guard SSL_CTX_use_certificate_chain_file(context, path) == 1 else {
             throw .openSSL(OpenSSLError("pem-file: cannot load the certificate chain from", path))
         }
