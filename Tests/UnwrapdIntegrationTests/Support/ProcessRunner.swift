@@ -138,4 +138,16 @@ final class ChildPipe {
         closeReadEnd()
         closeWriteEnd()
     }
+
+    /// A bare close-on-exec pipe whose owner closes the ends itself (a wake-up pipe).
+    struct Ends: Sendable {
+        let read: Int32
+        let write: Int32
+
+        static func make() throws(SystemCallError) -> Ends {
+            var ends: [Int32] = [-1, -1]
+            guard unwrapd_pipe2(&ends, O_CLOEXEC) == 0 else { throw SystemCallError("pipe2") }
+            return Ends(read: ends[0], write: ends[1])
+        }
+    }
 }

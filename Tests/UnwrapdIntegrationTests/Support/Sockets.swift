@@ -214,6 +214,23 @@ enum Sockets {
     }
 
     /// Writes all of `bytes` to a blocking socket (MSG_NOSIGNAL); fails on error or send timeout.
+    static func sendAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>) throws(SystemCallError) {
+        let failure: SystemCallError? = bytes.withUnsafeBytes { raw in
+            do throws(SystemCallError) {
+                try sendAll(fd, raw)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    static func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws(SystemCallError) {
+        try sendAll(fd, bytes[...])
+    }
+
+    /// Writes all of `bytes` to a blocking socket (MSG_NOSIGNAL); fails on error or send timeout.
     static func sendAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemCallError) {
         var offset = 0
         while offset < bytes.count {
