@@ -134,9 +134,4 @@ import Testing
         #expect(ready["STATUS"] == "fds=1 port=\(port)")
         #expect(try daemon.waitForExit() == .exited(0))
     }
-
-    @Test func binaryIsLocatedNextToTheTestRunner() {
-        #expect(DaemonProcess.binaryPath.hasSuffix("/unwrapd"))
-        #expect(access(DaemonProcess.binaryPath, X_OK) == 0)
-    }
 }

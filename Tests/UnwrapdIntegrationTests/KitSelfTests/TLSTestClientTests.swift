@@ -9,8 +9,10 @@ import Testing
         let certificate = try certificates.server(["a.example", "www.a.example"], keyType: .rsa2048)
         let server = try OpenSSLServer(certificate: certificate, ["-rev"], in: directory)
 
-        let client = try TLSTestClient(port: server.port, options: TLSClientOptions(
-            serverName: "a.example", trustedCAFile: certificates.caFile, verifyHostname: "a.example"))
+        let client = try TLSTestClient(
+            port: server.port,
+            options: TLSClientOptions(
+                serverName: "a.example", trustedCAFile: certificates.caFile, verifyHostname: "a.example"))
         try client.handshake()
         #expect(client.version == .tls1_3)
         #expect(client.versionName == "TLSv1.3")
@@ -29,15 +31,19 @@ import Testing
         let certificate = try certificates.server(["a.example"])
         let server = try OpenSSLServer(certificate: certificate, ["-rev"], in: directory)
 
-        let tls12 = try TLSTestClient(port: server.port, options: TLSClientOptions(
-            maxVersion: .tls1_2, cipherList: "ECDHE-ECDSA-CHACHA20-POLY1305"))
+        let tls12 = try TLSTestClient(
+            port: server.port,
+            options: TLSClientOptions(
+                maxVersion: .tls1_2, cipherList: "ECDHE-ECDSA-CHACHA20-POLY1305"))
         try tls12.handshake()
         #expect(tls12.version == .tls1_2)
         #expect(tls12.cipher == "ECDHE-ECDSA-CHACHA20-POLY1305")
         tls12.close()
 
-        let tls13 = try TLSTestClient(port: server.port, options: TLSClientOptions(
-            minVersion: .tls1_3, cipherSuites: "TLS_CHACHA20_POLY1305_SHA256"))
+        let tls13 = try TLSTestClient(
+            port: server.port,
+            options: TLSClientOptions(
+                minVersion: .tls1_3, cipherSuites: "TLS_CHACHA20_POLY1305_SHA256"))
         try tls13.handshake()
         #expect(tls13.version == .tls1_3)
         #expect(tls13.cipher == "TLS_CHACHA20_POLY1305_SHA256")
@@ -55,8 +61,10 @@ import Testing
         let server = try OpenSSLServer(
             certificate: try certificates.server(["a.example"], keyType: .rsa2048),
             ["-rev", "-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"], in: directory)
-        let client = try TLSTestClient(port: server.port, options: TLSClientOptions(
-            minVersion: .tls1_0, maxVersion: .tls1_0))
+        let client = try TLSTestClient(
+            port: server.port,
+            options: TLSClientOptions(
+                minVersion: .tls1_0, maxVersion: .tls1_0))
         try client.handshake()
         #expect(client.version == .tls1_0)
         #expect(client.versionName == "TLSv1")
@@ -90,8 +98,10 @@ import Testing
         let second = try certificates.server(["b.example"])
         let server = try OpenSSLServer(
             certificate: try certificates.server(["a.example"]),
-            ["-rev", "-servername", "b.example", "-cert2", second.certificateFile, "-key2", second.keyFile,
-             "-servername_fatal"],
+            [
+                "-rev", "-servername", "b.example", "-cert2", second.certificateFile, "-key2", second.keyFile,
+                "-servername_fatal",
+            ],
             in: directory)
 
         let b = try TLSTestClient(port: server.port, options: TLSClientOptions(serverName: "b.example"))
@@ -116,8 +126,10 @@ import Testing
             certificate: try certificates.server(["a.example"]),
             ["-rev", "-Verify", "2", "-verify_return_error", "-CAfile", certificates.clientCAFile], in: directory)
 
-        let trusted = try TLSTestClient(port: server.port, options: .clientCertificate(
-            try certificates.client(commonName: "client-1")))
+        let trusted = try TLSTestClient(
+            port: server.port,
+            options: .clientCertificate(
+                try certificates.client(commonName: "client-1")))
         try trusted.handshake()
         try trusted.write("abc\n")
         #expect(try trusted.read(exactly: 4) == Array("cba\n".utf8))
@@ -131,8 +143,10 @@ import Testing
         #expect(missing?.receivedAlert == .certificateRequired)
         anonymous.close()
 
-        let stranger = try TLSTestClient(port: server.port, options: .clientCertificate(
-            try certificates.untrustedClient(commonName: "stranger")))
+        let stranger = try TLSTestClient(
+            port: server.port,
+            options: .clientCertificate(
+                try certificates.untrustedClient(commonName: "stranger")))
         try stranger.handshake()
         let untrusted = #expect(throws: TLSClientError.self) { try stranger.read() }
         #expect(untrusted?.receivedAlert == .unknownCA)

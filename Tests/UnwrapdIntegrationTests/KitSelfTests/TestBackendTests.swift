@@ -74,7 +74,9 @@ import Testing
         let sent = try client.sendPseudoRandom(count: size, seed: 3)
         try client.shutdownWrite()
         let received = try client.readAndHashToEnd(timeout: .seconds(20))
-        #expect(received == HashedStream(byteCount: size, sha256: PseudoRandomStream.sha256(count: size, seed: 7), end: .eof))
+        #expect(
+            received
+                == HashedStream(byteCount: size, sha256: PseudoRandomStream.sha256(count: size, seed: 7), end: .eof))
 
         let final = try backend.waitForConnection().waitUntilClosed(timeout: .seconds(10))
         #expect(final.receivedCount == size)
@@ -131,7 +133,10 @@ import Testing
     }
 
     @Test func freePortsAreDistinctAndBindable() throws {
-        let ports = try (0..<5).map { _ in try Ports.freeTCPPort() } + [try Ports.freeTCPPort(host: "::1"), try Ports.freeTCPPort(host: "*")]
+        let ports =
+            try (0..<5).map { _ in try Ports.freeTCPPort() } + [
+                try Ports.freeTCPPort(host: "::1"), try Ports.freeTCPPort(host: "*"),
+            ]
         #expect(Set(ports).count == ports.count)
         for (port, host) in zip(ports.suffix(2), ["::1", "::"]) {
             let (fd, _) = try Sockets.listen(on: .tcp(host: host, port: port))

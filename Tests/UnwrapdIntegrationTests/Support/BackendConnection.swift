@@ -103,7 +103,8 @@ final class BackendConnection: Sendable {
         if let failure { throw failure }
         guard let result else {
             let now = snapshot
-            throw TimeoutError(waitingFor: what, timeout: timeout,
+            throw TimeoutError(
+                waitingFor: what, timeout: timeout,
                 details: "received \(now.receivedCount) bytes, EOF: \(now.sawEOF), closed: \(now.isClosed)")
         }
         return result

@@ -78,8 +78,7 @@ final class ChildProcess: @unchecked Sendable {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv + envp { free(pointer) }
         }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
@@ -177,7 +176,8 @@ final class ChildProcess: @unchecked Sendable {
         let result: Int32
         switch stream {
         case .null:
-            result = posix_spawn_file_actions_addopen(&actions, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0)
+            result = posix_spawn_file_actions_addopen(
+                &actions, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0)
         case .file(let path) where target == 0:
             result = posix_spawn_file_actions_addopen(&actions, target, path, O_RDONLY, 0)
         case .file(let path):

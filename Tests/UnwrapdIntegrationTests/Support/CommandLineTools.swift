@@ -58,8 +58,10 @@ enum CommandLineTools {
             throw SystemCallError("curlHTTPS needs a TCP endpoint, got \(endpoint)", errno: EINVAL)
         }
         let address = host.contains(":") ? "[\(host)]" : host
-        var arguments = ["-sS", "--max-time", String(max(1, Int(timeout.seconds.rounded(.up)))),
-                         "--resolve", "\(name):\(port):\(address)"]
+        var arguments = [
+            "-sS", "--max-time", String(max(1, Int(timeout.seconds.rounded(.up)))),
+            "--resolve", "\(name):\(port):\(address)",
+        ]
         arguments += caFile.map { ["--cacert", $0] } ?? ["-k"]
         return try curl(arguments + extra + ["https://\(name):\(port)\(path)"], timeout: timeout + .seconds(2))
     }

@@ -21,7 +21,8 @@ enum DaemonError: Error, CustomStringConvertible {
                 + output
         case .didNotExit(let signal, let timeout, let output):
             let cause = signal.map { "after \(signalName($0))" } ?? "by itself"
-            return "the daemon did not exit \(cause) within \(timeout.shortDescription); killed it with SIGKILL\(output)"
+            return
+                "the daemon did not exit \(cause) within \(timeout.shortDescription); killed it with SIGKILL\(output)"
         case .binaryMissing(let path):
             return "no executable at \(path): build it first (`swift build --build-tests`)"
         }

@@ -102,7 +102,8 @@ final class DaemonProcess: @unchecked Sendable {
         do {
             return try waitForNotification("READY=1", timeout: timeout) { $0.isReady }
         } catch DaemonError.notificationMissing(_, let timeout, let notifications, let output) {
-            throw DaemonError.notReady(command: commandLine, timeout: timeout, notifications: notifications, output: output)
+            throw DaemonError.notReady(
+                command: commandLine, timeout: timeout, notifications: notifications, output: output)
         }
     }
 
@@ -164,8 +165,10 @@ final class DaemonProcess: @unchecked Sendable {
     @discardableResult
     func waitForLog(containing text: String, timeout: Duration = .seconds(5)) throws -> [String] {
         var lines: [String] = []
-        try waitUntil("a log line containing \"\(text)\"", timeout: timeout, interval: .milliseconds(20),
-            details: { self.outputExcerpt }) {
+        try waitUntil(
+            "a log line containing \"\(text)\"", timeout: timeout, interval: .milliseconds(20),
+            details: self.outputExcerpt
+        ) {
             lines = logLines(containing: text)
             return !lines.isEmpty
         }
@@ -228,8 +231,10 @@ final class DaemonProcess: @unchecked Sendable {
     @discardableResult
     func waitForChildren(count: Int, excluding: Set<pid_t> = [], timeout: Duration = .seconds(10)) throws -> [pid_t] {
         var children: [pid_t] = []
-        try waitUntil("\(count) worker processes" + (excluding.isEmpty ? "" : " other than \(excluding.sorted())"),
-            timeout: timeout, details: { "children: \(children)" + self.outputExcerpt }) {
+        try waitUntil(
+            "\(count) worker processes" + (excluding.isEmpty ? "" : " other than \(excluding.sorted())"),
+            timeout: timeout, details: "children: \(children)" + self.outputExcerpt
+        ) {
             children = childPIDs()
             return children.count == count && excluding.isDisjoint(with: children)
         }

@@ -13,11 +13,13 @@ final class JoinableThread: Sendable {
     init(name: String, _ body: @escaping @Sendable () -> Void) throws(SystemCallError) {
         let context = Unmanaged.passRetained(ThreadBody(body: body)).toOpaque()
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { context in
-            let box = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
-            box.body()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &thread, nil,
+            { context in
+                let box = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
+                box.body()
+                return nil
+            }, context)
         guard result == 0 else {
             Unmanaged<ThreadBody>.fromOpaque(context).release()
             throw SystemCallError("pthread_create(\(name))", errno: result)

@@ -63,7 +63,8 @@ final class Monitor<State>: @unchecked Sendable {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let (seconds, attoseconds) = duration.components
-        var result = timespec(tv_sec: now.tv_sec + Int(seconds), tv_nsec: now.tv_nsec + Int(attoseconds / 1_000_000_000))
+        var result = timespec(
+            tv_sec: now.tv_sec + Int(seconds), tv_nsec: now.tv_nsec + Int(attoseconds / 1_000_000_000))
         if result.tv_nsec >= 1_000_000_000 {
             result.tv_sec += 1
             result.tv_nsec -= 1_000_000_000

@@ -28,10 +28,11 @@ enum OpenSSLCommands {
 
     /// Writes a new private key (PKCS#8 PEM).
     static func generateKey(_ type: KeyType, to path: String) throws {
-        let parameters = switch type {
-        case .rsa2048: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
-        case .ecdsaP256: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
-        }
+        let parameters =
+            switch type {
+            case .rsa2048: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+            case .ecdsaP256: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
+            }
         try run("generate a \(type) key", ["genpkey"] + parameters + ["-out", path])
     }
 
@@ -60,26 +61,28 @@ enum OpenSSLCommands {
         try "".write(toFile: database, atomically: false, encoding: .utf8)
         let caConfig = path + ".ca.cnf"
         try """
-            [ca]
-            default_ca = test_ca
-            [test_ca]
-            database = \(database)
-            new_certs_dir = \(configDirectory)
-            rand_serial = yes
-            default_md = sha256
-            policy = any_policy
-            unique_subject = no
-            copy_extensions = none
-            [any_policy]
-            organizationName = optional
-            commonName = optional
+        [ca]
+        default_ca = test_ca
+        [test_ca]
+        database = \(database)
+        new_certs_dir = \(configDirectory)
+        rand_serial = yes
+        default_md = sha256
+        policy = any_policy
+        unique_subject = no
+        copy_extensions = none
+        [any_policy]
+        organizationName = optional
+        commonName = optional
 
-            """.write(toFile: caConfig, atomically: false, encoding: .utf8)
-        try run("issue expired \(path)", [
-            "ca", "-batch", "-notext", "-config", caConfig, "-cert", issuer.certificate, "-keyfile", issuer.key,
-            "-in", request, "-out", path, "-startdate", "200101000000Z", "-enddate", "200201000000Z",
-            "-extfile", config, "-extensions", "ext",
-        ])
+        """.write(toFile: caConfig, atomically: false, encoding: .utf8)
+        try run(
+            "issue expired \(path)",
+            [
+                "ca", "-batch", "-notext", "-config", caConfig, "-cert", issuer.certificate, "-keyfile", issuer.key,
+                "-in", request, "-out", path, "-startdate", "200101000000Z", "-enddate", "200201000000Z",
+                "-extfile", config, "-extensions", "ext",
+            ])
     }
 
     private static func writeConfig(
@@ -88,16 +91,16 @@ enum OpenSSLCommands {
         let config = path + ".cnf"
         let commonName = subject.map { "CN = \($0)\n" } ?? ""
         try """
-            [req]
-            distinguished_name = dn
-            prompt = no
-            x509_extensions = ext
-            [dn]
-            O = unwrapd tests
-            \(commonName)[ext]
-            \(extensions.joined(separator: "\n"))
+        [req]
+        distinguished_name = dn
+        prompt = no
+        x509_extensions = ext
+        [dn]
+        O = unwrapd tests
+        \(commonName)[ext]
+        \(extensions.joined(separator: "\n"))
 
-            """.write(toFile: config, atomically: false, encoding: .utf8)
+        """.write(toFile: config, atomically: false, encoding: .utf8)
         return config
     }
 

@@ -63,12 +63,14 @@ final class PlainClient {
         var bytes: [UInt8] = []
         while bytes.count < count {
             guard !deadline.hasPassed else {
-                throw TimeoutError(waitingFor: "\(count) bytes from \(endpoint)", timeout: timeout,
+                throw TimeoutError(
+                    waitingFor: "\(count) bytes from \(endpoint)", timeout: timeout,
                     details: "got \(bytes.count)")
             }
             let chunk = try read(upTo: count - bytes.count, timeout: deadline.remaining)
             guard !chunk.isEmpty else {
-                throw SystemCallError("read \(count) bytes from \(endpoint): EOF after \(bytes.count)", errno: ECONNRESET)
+                throw SystemCallError(
+                    "read \(count) bytes from \(endpoint): EOF after \(bytes.count)", errno: ECONNRESET)
             }
             bytes += chunk
         }
@@ -135,7 +137,8 @@ final class PlainClient {
         var total = 0
         while true {
             guard try Sockets.waitFor(fd, events: Int16(POLLIN), deadline: deadline) else {
-                throw TimeoutError(waitingFor: "\(endpoint) to close the connection", timeout: timeout,
+                throw TimeoutError(
+                    waitingFor: "\(endpoint) to close the connection", timeout: timeout,
                     details: "received \(total) bytes so far")
             }
             var buffer = [UInt8](repeating: 0, count: 1 << 16)

@@ -9,11 +9,13 @@ struct TimeoutError: Error, CustomStringConvertible {
     var details: String = ""
 
     var description: String {
-        "timed out after \(timeout.shortDescription) waiting for \(waitingFor)" + (details.isEmpty ? "" : ": \(details)")
+        "timed out after \(timeout.shortDescription) waiting for \(waitingFor)"
+            + (details.isEmpty ? "" : ": \(details)")
     }
 }
 
-/// Polls `condition` every `interval` (clamped to 1...100 ms) until it returns true, or throws `TimeoutError`.
+/// Polls `condition` every `interval` (clamped to 1...100 ms) until it returns true, or throws `TimeoutError`
+/// (whose message ends with `details`, evaluated only then).
 ///
 /// Only for conditions that have no signal to wait on (a respawned worker PID appearing in /proc, a log line
 /// being written); where a readiness signal exists the kit waits on it with `poll(2)` instead.
@@ -21,7 +23,7 @@ func waitUntil(
     _ waitingFor: @autoclosure () -> String,
     timeout: Duration,
     interval: Duration = .milliseconds(10),
-    details: () -> String = { "" },
+    details: @autoclosure () -> String = "",
     _ condition: () throws -> Bool
 ) throws {
     let deadline = Deadline.after(timeout)

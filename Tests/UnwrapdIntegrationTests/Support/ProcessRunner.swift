@@ -28,13 +28,15 @@ enum ProcessRunner {
                 stdin: .descriptor(input.readEnd), stdout: .descriptor(output.writeEnd),
                 stderr: .descriptor(errors.writeEnd))
         } catch {
-            [input, output, errors].forEach { $0.closeBoth() }
+            for pipe in [input, output, errors] { pipe.closeBoth() }
             throw error
         }
         input.closeReadEnd()
         output.closeWriteEnd()
         errors.closeWriteEnd()
-        defer { [input, output, errors].forEach { $0.closeBoth() } }
+        defer {
+            for pipe in [input, output, errors] { pipe.closeBoth() }
+        }
 
         var session = Session(input: input, stdin: stdin, output: output, errors: errors, child: child)
         let timedOut = session.run(until: .after(timeout))

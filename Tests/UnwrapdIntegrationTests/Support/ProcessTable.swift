@@ -42,7 +42,8 @@ enum ProcessTable {
         for thread in threads {
             guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/children", encoding: .utf8)
             else { continue }
-            children.formUnion(text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+            children.formUnion(
+                text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
         }
         return children.sorted()
     }

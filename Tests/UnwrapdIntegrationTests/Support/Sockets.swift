@@ -47,7 +47,8 @@ enum Sockets {
             let bytes = Array(path.utf8)
             let capacity = MemoryLayout.size(ofValue: unixAddress.sun_path)
             guard bytes.count < capacity else {
-                throw SystemCallError("UNIX socket path \(path) (\(bytes.count) bytes, limit \(capacity - 1))",
+                throw SystemCallError(
+                    "UNIX socket path \(path) (\(bytes.count) bytes, limit \(capacity - 1))",
                     errno: ENAMETOOLONG)
             }
             withUnsafeMutableBytes(of: &unixAddress.sun_path) { $0.copyBytes(from: bytes) }
@@ -162,29 +163,23 @@ enum Sockets {
         return describe(storage)
     }
 
+    /// "127.0.0.1:PORT", "[::1]:PORT" or "unix" for a socket address.
     static func describe(_ storage: sockaddr_storage) -> String {
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         var storage = storage
-        switch Int32(storage.ss_family) {
-        case AF_INET:
-            return withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
-                    var inAddress = address.pointee.sin_addr
-                    inet_ntop(AF_INET, &inAddress, &text, socklen_t(text.count))
-                    return "\(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: address.pointee.sin_port))"
-                }
-            }
-        case AF_INET6:
-            return withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
-                    var in6Address = address.pointee.sin6_addr
-                    inet_ntop(AF_INET6, &in6Address, &text, socklen_t(text.count))
-                    return "[\(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))]:\(UInt16(bigEndian: address.pointee.sin6_port))"
-                }
-            }
-        case AF_UNIX: return "unix"
-        default: return "family \(storage.ss_family)"
+        let family = Int32(storage.ss_family)
+        guard family == AF_INET || family == AF_INET6 else { return family == AF_UNIX ? "unix" : "family \(family)" }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        withUnsafePointer(to: &storage) { pointer in
+            let raw = UnsafeRawPointer(pointer)
+            let address =
+                family == AF_INET
+                ? raw + MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!
+                : raw + MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
+            _ = inet_ntop(family, address, &text, socklen_t(text.count))
         }
+        let host = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let port = port(of: storage) ?? 0
+        return family == AF_INET ? "\(host):\(port)" : "[\(host)]:\(port)"
     }
 
     private static func port(of storage: sockaddr_storage) -> UInt16? {

@@ -35,7 +35,8 @@ struct TLSClientOptions: Sendable {
     var ioTimeout: Duration = .seconds(10)
 
     /// The client certificate and key from one PEM file holding both.
-    static func clientCertificate(_ files: CertificateFiles, _ options: TLSClientOptions = .init()) -> TLSClientOptions {
+    static func clientCertificate(_ files: CertificateFiles, _ options: TLSClientOptions = .init()) -> TLSClientOptions
+    {
         var options = options
         options.certificateFile = files.pemFile
         options.keyFile = files.pemFile

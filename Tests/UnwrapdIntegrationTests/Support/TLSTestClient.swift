@@ -97,7 +97,8 @@ final class TLSTestClient {
         let error = failure("read", result)
         switch error.reason {
         case .connectionClosed where error.receivedAlert == nil:
-            peerEnd = SSL_get_error(ssl, result) == SSL_ERROR_ZERO_RETURN || alerts.pointee.receivedCloseNotify
+            peerEnd =
+                SSL_get_error(ssl, result) == SSL_ERROR_ZERO_RETURN || alerts.pointee.receivedCloseNotify
                 ? .closeNotify : .eof
             return []
         case .connectionReset:
@@ -158,7 +159,8 @@ final class TLSTestClient {
         var total = 0
         while true {
             if let deadline, deadline.hasPassed {
-                throw TimeoutError(waitingFor: "the end of the TLS stream from \(endpoint)", timeout: timeout!,
+                throw TimeoutError(
+                    waitingFor: "the end of the TLS stream from \(endpoint)", timeout: timeout!,
                     details: "read \(total) bytes")
             }
             let chunk = try read(upTo: 1 << 16)
@@ -216,7 +218,8 @@ final class TLSTestClient {
             if result > 0 || code == SSL_ERROR_WANT_READ {
                 if let current = SSL_get_session(ssl), SSL_SESSION_is_resumable(current) == 1 { continue }
                 if result > 0 {
-                    throw TimeoutError(waitingFor: "a session ticket", timeout: timeout,
+                    throw TimeoutError(
+                        waitingFor: "a session ticket", timeout: timeout,
                         details: "application data arrived first and no ticket came with it")
                 }
                 guard try Sockets.waitFor(fd, events: Int16(POLLIN), deadline: deadline) else {
@@ -231,7 +234,9 @@ final class TLSTestClient {
     // MARK: - Alerts and verification
 
     /// The last fatal alert received from the peer.
-    var receivedAlert: TLSAlert? { isClosed || alerts.pointee.received < 0 ? nil : TLSAlert(code: UInt8(alerts.pointee.received)) }
+    var receivedAlert: TLSAlert? {
+        isClosed || alerts.pointee.received < 0 ? nil : TLSAlert(code: UInt8(alerts.pointee.received))
+    }
     /// The last fatal alert this client sent.
     var sentAlert: TLSAlert? { isClosed || alerts.pointee.sent < 0 ? nil : TLSAlert(code: UInt8(alerts.pointee.sent)) }
     /// Whether a close_notify alert arrived.
@@ -249,7 +254,8 @@ final class TLSTestClient {
 
     private func requireOpen(_ operation: String) throws(TLSClientError) {
         if isClosed {
-            throw TLSClientError(operation: operation, reason: .closed, openSSLErrors: [], receivedAlert: nil,
+            throw TLSClientError(
+                operation: operation, reason: .closed, openSSLErrors: [], receivedAlert: nil,
                 sentAlert: nil, verifyError: nil)
         }
     }
@@ -285,7 +291,8 @@ final class TLSTestClient {
     }
 
     private func configurationError(_ what: String) -> TLSClientError {
-        TLSClientError(operation: "configure (\(what))", reason: .configuration,
+        TLSClientError(
+            operation: "configure (\(what))", reason: .configuration,
             openSSLErrors: OpenSSLErrorQueue.drain(), receivedAlert: nil, sentAlert: nil, verifyError: nil)
     }
 
@@ -346,7 +353,8 @@ final class TLSTestClient {
     }
 
     private static func contextError(_ what: String) -> TLSClientError {
-        TLSClientError(operation: "configure (\(what))", reason: .configuration,
+        TLSClientError(
+            operation: "configure (\(what))", reason: .configuration,
             openSSLErrors: OpenSSLErrorQueue.drain(), receivedAlert: nil, sentAlert: nil, verifyError: nil)
     }
 }
@@ -361,7 +369,8 @@ struct AlertLog {
 
 /// OpenSSL info callback: records alerts (`where` has SSL_CB_ALERT; `value` is level << 8 | description).
 private func recordAlert(_ ssl: OpaquePointer?, _ where: Int32, _ value: Int32) {
-    let alertFlag: Int32 = 0x4000, readFlag: Int32 = 0x04  // SSL_CB_ALERT, SSL_CB_READ
+    let alertFlag: Int32 = 0x4000
+    let readFlag: Int32 = 0x04  // SSL_CB_ALERT, SSL_CB_READ
     guard `where` & alertFlag != 0, let ssl, let raw = SSL_get_ex_data(ssl, 0) else { return }
     let log = raw.assumingMemoryBound(to: AlertLog.self)
     let description = value & 0xff

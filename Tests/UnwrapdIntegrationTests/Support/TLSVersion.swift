@@ -1,4 +1,6 @@
-/// A TLS protocol version, with OpenSSL's wire value, name and `openssl s_client` flag.
+/// A TLS protocol version, with OpenSSL's wire value, name and `openssl s_client` flag. The case names follow
+/// `UnwrapdCore.TLSVersion`'s.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 enum TLSVersion: Int32, Sendable, CaseIterable, Comparable, CustomStringConvertible {
     case tls1_0 = 0x0301
     case tls1_1 = 0x0302

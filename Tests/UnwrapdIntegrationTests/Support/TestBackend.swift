@@ -114,9 +114,9 @@ private final class BackendCore: Sendable {
         _ = write(wakePipe.write, &byte, 1)
         acceptThread.withLock { $0 }?.join()
         let (connections, threads) = state.withLock { ($0.connections, $0.threads) }
-        connections.forEach { $0.shutDownForStop() }
-        threads.forEach { $0.join() }
-        connections.forEach { $0.closeDescriptor() }
+        for connection in connections { connection.shutDownForStop() }
+        for thread in threads { thread.join() }
+        for connection in connections { connection.closeDescriptor() }
         close(listenFD)
         close(wakePipe.read)
         close(wakePipe.write)

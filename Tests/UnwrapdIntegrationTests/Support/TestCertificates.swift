@@ -43,7 +43,8 @@ final class TestCertificates: Sendable {
 
     /// A server certificate with only a subject CN, no subjectAltName (older clients' matching rules).
     func serverWithoutSAN(commonName: String, keyType: KeyType = .ecdsaP256) throws -> CertificateFiles {
-        try leaf(named: commonName, commonName: commonName, dnsNames: [], server: true, keyType: keyType,
+        try leaf(
+            named: commonName, commonName: commonName, dnsNames: [], server: true, keyType: keyType,
             issuer: intermediate)
     }
 
@@ -60,13 +61,15 @@ final class TestCertificates: Sendable {
             subject: dnsNames.first,
             extensions: OpenSSLCommands.leafExtensions(server: true, keyType: keyType, dnsNames: dnsNames),
             key: key, issuer: intermediate, to: base + ".crt", configDirectory: directory.path)
-        return try assemble(base: base, key: key, chain: intermediateFile, commonName: dnsNames.first,
+        return try assemble(
+            base: base, key: key, chain: intermediateFile, commonName: dnsNames.first,
             dnsNames: dnsNames)
     }
 
     /// A self-signed server certificate no client trusts.
     func selfSignedServer(_ dnsNames: [String], keyType: KeyType = .ecdsaP256) throws -> CertificateFiles {
-        try leaf(named: "self-signed-\(dnsNames.first ?? "server")", commonName: dnsNames.first,
+        try leaf(
+            named: "self-signed-\(dnsNames.first ?? "server")", commonName: dnsNames.first,
             dnsNames: dnsNames, server: true, keyType: keyType, issuer: nil)
     }
 
@@ -74,13 +77,15 @@ final class TestCertificates: Sendable {
 
     /// A client certificate with CN `commonName`, issued by `clientCAFile`.
     func client(commonName: String, keyType: KeyType = .ecdsaP256) throws -> CertificateFiles {
-        try leaf(named: "client-\(commonName)", commonName: commonName, dnsNames: [], server: false,
+        try leaf(
+            named: "client-\(commonName)", commonName: commonName, dnsNames: [], server: false,
             keyType: keyType, issuer: (authorities.clientCACertificate, authorities.clientCAKey))
     }
 
     /// A self-signed client certificate: no CA the daemon knows issued it.
     func untrustedClient(commonName: String, keyType: KeyType = .ecdsaP256) throws -> CertificateFiles {
-        try leaf(named: "untrusted-client-\(commonName)", commonName: commonName, dnsNames: [], server: false,
+        try leaf(
+            named: "untrusted-client-\(commonName)", commonName: commonName, dnsNames: [], server: false,
             keyType: keyType, issuer: nil)
     }
 
@@ -90,7 +95,8 @@ final class TestCertificates: Sendable {
     func mismatchedKeyPEM(name: String = "mismatch.pem") throws -> String {
         let first = try server(["mismatch-a.example"])
         let second = try server(["mismatch-b.example"])
-        let pem = try String(contentsOfFile: second.keyFile, encoding: .utf8)
+        let pem =
+            try String(contentsOfFile: second.keyFile, encoding: .utf8)
             + String(contentsOfFile: first.certificateFile, encoding: .utf8)
             + String(contentsOfFile: intermediateFile, encoding: .utf8)
         return try directory.write(pem, to: name)
@@ -155,7 +161,8 @@ final class TestCertificates: Sendable {
         base: String, key: String, chain: String?, commonName: String?, dnsNames: [String]
     ) throws -> CertificateFiles {
         let certificate = base + ".crt"
-        var pem = try String(contentsOfFile: key, encoding: .utf8) + String(contentsOfFile: certificate, encoding: .utf8)
+        var pem =
+            try String(contentsOfFile: key, encoding: .utf8) + String(contentsOfFile: certificate, encoding: .utf8)
         if let chain { pem += try String(contentsOfFile: chain, encoding: .utf8) }
         try pem.write(toFile: base + ".pem", atomically: false, encoding: .utf8)
         return CertificateFiles(

@@ -35,7 +35,9 @@ final class TestDirectory: @unchecked Sendable {
     @discardableResult
     func write(_ bytes: [UInt8], to name: String) throws -> String {
         let target = file(name)
-        guard FileManager.default.createFile(atPath: target, contents: Data(bytes), attributes: [.posixPermissions: 0o644])
+        guard
+            FileManager.default.createFile(
+                atPath: target, contents: Data(bytes), attributes: [.posixPermissions: 0o644])
         else { throw SystemCallError("create \(target)", errno: errno == 0 ? EIO : errno) }
         return target
     }

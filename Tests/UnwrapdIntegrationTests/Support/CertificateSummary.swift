@@ -22,11 +22,26 @@ struct CertificateSummary: Sendable, Equatable {
                     entry.pointee.type == GEN_DNS, let name = entry.pointee.d.dNSName,
                     let bytes = ASN1_STRING_get0_data(name)
                 else { continue }
-                names.append(String(decoding: UnsafeBufferPointer(start: bytes, count: Int(ASN1_STRING_length(name))), as: UTF8.self))
+                names.append(
+                    String(
+                        decoding: UnsafeBufferPointer(start: bytes, count: Int(ASN1_STRING_length(name))), as: UTF8.self
+                    ))
             }
             GENERAL_NAMES_free(stack)
         }
         dnsNames = names
+    }
+
+    /// Reads the first certificate in the PEM file at `path`; nil if there is none.
+    init?(file path: String) {
+        guard let bio = BIO_new_file(path, "r") else { return nil }
+        defer { BIO_free(bio) }
+        guard let certificate = PEM_read_bio_X509(bio, nil, nil, nil) else {
+            OpenSSLErrorQueue.clear()
+            return nil
+        }
+        defer { X509_free(certificate) }
+        self.init(certificate)
     }
 
     private static func commonName(of name: OpaquePointer?) -> String? {
