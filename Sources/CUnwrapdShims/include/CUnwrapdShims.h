@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <signal.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <ev.h>
 #include <openssl/ssl.h>
 #include <openssl/err.h>
@@ -130,6 +132,10 @@ int unwrapd_fcntl_set_fd_flags(int fd, int flags);
 int unwrapd_open(const char *path, int flags, mode_t mode);
 int unwrapd_sigaction_ignore(int signal);
 int unwrapd_sigaction_default(int signal);
+
+/// pidfd_open(2) (Linux 5.3): a descriptor that becomes readable when process `pid` exits. The syscall has no
+/// glibc declaration without _GNU_SOURCE and syscall(2) is variadic. Used by the integration tests' process kit.
+static inline int unwrapd_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 // MARK: - State shared by all worker processes (one mmap(MAP_SHARED) region created before fork)
 

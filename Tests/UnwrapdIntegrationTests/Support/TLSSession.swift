@@ -1,0 +1,19 @@
+import COpenSSL
+
+/// A TLS session (OpenSSL `SSL_SESSION`, reference-counted) kept from one connection to resume in another via
+/// `TLSClientOptions.session`. Get one with `TLSTestClient.resumableSession(timeout:)`.
+final class TLSSession: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    /// Takes ownership of one reference to `pointer`.
+    init(taking pointer: OpaquePointer) { self.pointer = pointer }
+
+    deinit { SSL_SESSION_free(pointer) }
+
+    /// Whether the session can be offered for resumption (for TLS 1.3: a ticket arrived).
+    var isResumable: Bool { SSL_SESSION_is_resumable(pointer) == 1 }
+
+    var hasTicket: Bool { SSL_SESSION_has_ticket(pointer) == 1 }
+
+    var version: TLSVersion? { TLSVersion(rawValue: SSL_SESSION_get_protocol_version(pointer)) }
+}

@@ -1,0 +1,48 @@
+/// Large transfers through a `TLSTestClient` without keeping the data: pseudo-random bytes out, hashes in.
+extension TLSTestClient {
+    /// Writes `count` bytes of `PseudoRandomStream(seed:)`; returns their SHA-256.
+    @discardableResult
+    func writePseudoRandom(count: Int, seed: UInt64 = 1, chunkSize: Int = 1 << 16) throws -> String {
+        let stream = PseudoRandomStream(seed: seed)
+        let hasher = SHA256Hasher()
+        var remaining = count
+        while remaining > 0 {
+            let chunk = stream.next(min(chunkSize, remaining))
+            hasher.update(chunk)
+            try write(chunk)
+            remaining -= chunk.count
+        }
+        return hasher.hexDigest
+    }
+
+    /// Reads until the peer ends the stream, hashing without keeping.
+    func readAndHashToEnd(timeout: Duration? = nil) throws -> HashedStream {
+        let hasher = SHA256Hasher()
+        var count = 0
+        let end = try consumeToEnd(timeout: timeout) { chunk in
+            hasher.update(chunk)
+            count += chunk.count
+        }
+        return HashedStream(byteCount: count, sha256: hasher.hexDigest, end: end)
+    }
+
+    /// Against an echoing peer: writes `count` pseudo-random bytes in chunks, reading each chunk's echo before
+    /// writing the next (one thread cannot write and read at once). Returns the SHA-256 of what was sent and of
+    /// what came back.
+    func echoInLockstep(count: Int, seed: UInt64 = 1, chunkSize: Int = 1 << 14) throws
+        -> (sent: String, received: String)
+    {
+        let stream = PseudoRandomStream(seed: seed)
+        let sent = SHA256Hasher()
+        let received = SHA256Hasher()
+        var remaining = count
+        while remaining > 0 {
+            let chunk = stream.next(min(chunkSize, remaining))
+            sent.update(chunk)
+            try write(chunk)
+            received.update(try read(exactly: chunk.count))
+            remaining -= chunk.count
+        }
+        return (sent.hexDigest, received.hexDigest)
+    }
+}
