@@ -23,6 +23,8 @@ public struct Settings: Equatable, Sendable {
     public var proxyTLV = true
     /// `proxy-client-cert`: PROXY v2 carries the client certificate (PEM) in TLV 0xE0.
     public var proxyClientCertificate = false
+    /// `proxy-authority` (hitch 1.7): PROXY v2 carries the authority TLV (the SNI name the client asked for).
+    public var proxyAuthority = true
 
     /// `-n/--workers`: worker processes; `auto` is one per CPU.
     public var workers: WorkerCount = .fixed(1)
@@ -108,6 +110,8 @@ public struct CertificateSource: Equatable, Sendable {
     public var ocspResponsePath: String? = nil
     /// `client-verify` inside a `pem-file` block (hitch 1.8): applies when this certificate is chosen.
     public var clientVerify: ClientVerify? = nil
+    /// `ocsp-verify-staple` inside a `pem-file` block: overrides the global setting for this certificate.
+    public var ocspVerifyStaple: Bool? = nil
 
     public init(path: String) { self.path = path }
 }
