@@ -84,7 +84,8 @@ enum SettingValue {
         var names = compact.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         if names.last == "" { names.removeLast() }
         guard !names.contains(""), names.allSatisfy({ $0.utf8.count <= 255 }) else {
-            throw ValueError(expected: "comma-separated protocol names of 1 to 255 bytes, e.g. \"h2,http/1.1\"", found: text)
+            throw ValueError(
+                expected: "comma-separated protocol names of 1 to 255 bytes, e.g. \"h2,http/1.1\"", found: text)
         }
         return names
     }
