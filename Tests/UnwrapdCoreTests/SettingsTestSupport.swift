@@ -3,6 +3,27 @@ import Testing
 
 @testable import UnwrapdCore
 
+/// The settings `arguments` (after the program name) run the daemon with; fails the test for any other outcome.
+func runSettings(_ arguments: String...) throws -> Settings {
+    let invocation = try CommandLineParser.parse(["unwrapd"] + arguments)
+    guard case .run(let settings) = invocation else {
+        Issue.record("expected .run, got \(invocation)")
+        return Settings()
+    }
+    return settings
+}
+
+/// The one-line message `arguments` are refused with; nil (and a recorded issue) when they are accepted.
+func commandLineError(_ arguments: String...) -> String? {
+    do {
+        let invocation = try CommandLineParser.parse(["unwrapd"] + arguments)
+        Issue.record("expected an error, got \(invocation)")
+        return nil
+    } catch {
+        return error.description
+    }
+}
+
 /// The settings of a config file with `text`, named `test.conf` in messages.
 func configSettings(_ text: String) throws -> Settings {
     try ConfigFileParser.parse(text, path: "test.conf")
