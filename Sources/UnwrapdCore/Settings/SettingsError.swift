@@ -48,12 +48,15 @@ public struct SettingsError: Error, Equatable, Sendable, CustomStringConvertible
         }
     }
 
+    /// One line, whatever an option or path contained.
     public var description: String {
-        switch location {
-        case .commandLine(let option): "\(option): \(message)"
-        case .configFile(let path, let line): "\(path):\(line): \(message)"
-        case .settings: message
-        }
+        let text =
+            switch location {
+            case .commandLine(let option): "\(option): \(message)"
+            case .configFile(let path, let line): "\(path):\(line): \(message)"
+            case .settings: message
+            }
+        return text.replacingNewlines
     }
 }
 
@@ -69,6 +72,11 @@ extension SettingsError.Location {
 }
 
 extension String {
+    /// Line breaks written as `\n`, so that a message stays on one line.
+    fileprivate var replacingNewlines: String {
+        String(flatMap { $0.isNewline ? Array("\\n") : [$0] })
+    }
+
     /// The text in double quotes with quotes, backslashes and control characters escaped, so that a message stays on
     /// one line whatever was written.
     var quotedForMessage: String {
