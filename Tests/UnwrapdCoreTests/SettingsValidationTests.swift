@@ -70,6 +70,7 @@ import Testing
     @Test func ocspKeysMarkTheOptionsConfigured() throws {
         #expect(try !configSettings("workers = 1").ocsp.configured)
         #expect(try configSettings("ocsp-resp-tmo = 10").ocsp.configured)
+        #expect(try configSettings("pem-file = { cert = \"a.pem\" ocsp-verify-staple = off }").ocsp.configured)
     }
 }
 

@@ -56,7 +56,7 @@ public struct Settings: Equatable, Sendable {
     /// `-p/--pidfile`.
     public var pidFile: String? = nil
 
-    /// `-L/--log-level`: 0 silent, 1 errors, 2 info/debug. `-q/--quiet` sets 1.
+    /// `-L/--log-level`: 0 silent, 1 errors, 2 info, 3 debug (unwrapd's addition). `-q/--quiet` sets 1.
     public var logLevel = 1
     /// `-l/--log-filename`: log to this file instead of stderr (reopened on SIGUSR1).
     public var logFile: String? = nil

@@ -129,9 +129,11 @@ struct SettingsBuilder {
         certificateOrigins.append(location)
     }
 
-    /// Records where a block-level setting was given, for checks of the whole (e.g. `ocsp-resp-file`).
-    mutating func noteOrigin(of key: SettingKey, at location: SettingsError.Location) {
+    /// Records that an OCSP setting of a `pem-file` block (`ocsp-resp-file`, `ocsp-verify-staple`) was given, and
+    /// where, for the checks of the whole.
+    mutating func noteCertificateOCSPSetting(_ key: SettingKey, at location: SettingsError.Location) {
         origins[key] = location
+        settings.ocsp.configured = true
     }
 
     /// write-ip, write-proxy-v1, write-proxy-v2 (= write-proxy) and proxy-proxy exclude each other, as in hitch:
