@@ -1,49 +1,55 @@
-// PROVISIONAL: minimal parser used until the settings branch is merged.
+/// hitch's command line: getopt_long options (see `CommandLineOption.all`) and PEM files as operands.
+///
+/// Two passes, as hitch: every `--config` file is read first, in order; then every other option applies on top, in
+/// order, so the command line overrides the files. `--frontend` adds to the files' frontends (the first frontend from
+/// anywhere replaces the default `[*]:8443`) and the PEM operands come after the files' `pem-file`s.
 public enum CommandLineParser {
+    /// What `arguments` (with the program name first) ask for. `-h`, `-V` and `--default-config` win over everything
+    /// else and read no file; with no arguments at all, as hitch, the answer is the help text.
     public static func parse(_ arguments: [String]) throws(SettingsError) -> Invocation {
-        var settings = Settings()
-        var test = false
-        var iterator = arguments.dropFirst().makeIterator()
-        var explicitFrontends: [Frontend] = []
-        func endpoint(_ text: String) -> (String?, String) {
-            let inner = text.dropFirst()
-            let close = inner.lastIndex(of: "]")!
-            let host = String(inner[..<close])
-            return (host == "*" ? nil : host, String(inner[inner.index(close, offsetBy: 2)...]))
-        }
-        while let argument = iterator.next() {
-            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
-            let name = parts[0]
-            func value() -> String { parts.count > 1 ? parts[1] : (iterator.next() ?? "") }
-            switch name {
-            case "-f", "--frontend":
-                let (host, port) = endpoint(value())
-                explicitFrontends.append(Frontend(host: host, port: port))
-            case "-b", "--backend":
-                let text = value()
-                if text.hasPrefix("/") { settings.backend = .unix(path: text) } else {
-                    let (host, port) = endpoint(text)
-                    settings.backend = .inet(host: host ?? "127.0.0.1", port: port)
-                }
-            case "-n", "--workers": settings.workers = .fixed(Int(value()) ?? 1)
-            case "-L", "--log-level": settings.logLevel = Int(value()) ?? 1
-            case "--write-proxy-v1": settings.backendHeader = .proxyV1
-            case "--write-proxy-v2", "--write-proxy": settings.backendHeader = .proxyV2
-            case "--write-ip": settings.backendHeader = .clientIP
-            case "--proxy-proxy": settings.backendHeader = .passThrough
-            case "--alpn-protos": settings.alpnProtocols = value().split(separator: ",").map(String.init)
-            case "--ssl-handshake-timeout": settings.handshakeTimeout = Double(value()) ?? 30
-            case "--backend-connect-timeout": settings.backendConnectTimeout = Double(value()) ?? 30
-            case "-u", "--user": settings.user = value()
-            case "-t", "--test": test = true
-            case "-h", "--help": return .showHelp
-            case "-V", "--version": return .showVersion
-            default:
-                if name.hasPrefix("-") { throw SettingsError(.commandLine(option: name), "unknown option") }
-                settings.certificates.append(CertificateSource(path: argument))
+        guard arguments.count > 1 else { return .showHelp }
+        let (options, operands) = try GetoptScanner.scan(arguments.dropFirst(), options: CommandLineOption.all)
+        for scanned in options {
+            switch scanned.option.action {
+            case .help: return .showHelp
+            case .version: return .showVersion
+            case .defaultConfiguration: return .showDefaultConfiguration
+            case .config, .test, .setting: continue
             }
         }
-        if !explicitFrontends.isEmpty { settings.frontends = explicitFrontends }
-        return test ? .testConfiguration(settings) : .run(settings)
+
+        var builder = SettingsBuilder()
+        for scanned in options where scanned.option.action == .config {
+            let path = scanned.value ?? ""
+            let text: String
+            do throws(SystemError) {
+                text = try readTextFile(path)
+            } catch {
+                throw SettingsError(
+                    .commandLine(option: scanned.spelling),
+                    "cannot read \(path.quotedForMessage): \(SystemError.explanation(error.code)) "
+                        + "(\(SystemError.name(error.code)))")
+            }
+            try ConfigFileParser.parse(text, path: path, into: &builder)
+        }
+
+        var testsConfiguration = false
+        for scanned in options {
+            switch scanned.option.action {
+            case .setting(let key):
+                try builder.set(key, to: scanned.value ?? "on", at: .commandLine(option: scanned.spelling))
+            case .test:
+                testsConfiguration = true
+            case .config, .help, .version, .defaultConfiguration:
+                continue
+            }
+        }
+        for path in operands where !path.isEmpty {
+            builder.addCertificate(CertificateSource(path: path), at: .commandLine(option: path))
+        }
+
+        let settings = try builder.validated()
+        try builder.requireCertificates()
+        return testsConfiguration ? .testConfiguration(settings) : .run(settings)
     }
 }

@@ -23,6 +23,8 @@ public struct Settings: Equatable, Sendable {
     public var proxyTLV = true
     /// `proxy-client-cert`: PROXY v2 carries the client certificate (PEM) in TLV 0xE0.
     public var proxyClientCertificate = false
+    /// `proxy-authority` (hitch 1.7): PROXY v2 carries the authority TLV (the SNI name the client asked for).
+    public var proxyAuthority = true
 
     /// `-n/--workers`: worker processes; `auto` is one per CPU.
     public var workers: WorkerCount = .fixed(1)
@@ -54,7 +56,7 @@ public struct Settings: Equatable, Sendable {
     /// `-p/--pidfile`.
     public var pidFile: String? = nil
 
-    /// `-L/--log-level`: 0 silent, 1 errors, 2 info/debug. `-q/--quiet` sets 1.
+    /// `-L/--log-level`: 0 silent, 1 errors, 2 info, 3 debug (unwrapd's addition). `-q/--quiet` sets 1.
     public var logLevel = 1
     /// `-l/--log-filename`: log to this file instead of stderr (reopened on SIGUSR1).
     public var logFile: String? = nil
@@ -108,6 +110,8 @@ public struct CertificateSource: Equatable, Sendable {
     public var ocspResponsePath: String? = nil
     /// `client-verify` inside a `pem-file` block (hitch 1.8): applies when this certificate is chosen.
     public var clientVerify: ClientVerify? = nil
+    /// `ocsp-verify-staple` inside a `pem-file` block: overrides the global setting for this certificate.
+    public var ocspVerifyStaple: Bool? = nil
 
     public init(path: String) { self.path = path }
 }
