@@ -15,12 +15,13 @@ public enum Unwrapd {
         }
         switch invocation {
         case .showHelp:
-            printOut("usage: unwrapd [OPTIONS] PEM\n")
+            printOut(Usage.helpText)
             return 0
         case .showVersion:
-            printOut("unwrapd \(version)\n")
+            printOut(Usage.versionText)
             return 0
         case .showDefaultConfiguration:
+            printOut(DefaultConfiguration.text)
             return 0
         case .testConfiguration(let settings):
             do {
@@ -45,7 +46,7 @@ public enum Unwrapd {
         do {
             try Log.configure(
                 level: LogLevel(rawValue: settings.logLevel) ?? .error, file: settings.logFile,
-                syslogFacility: useSyslog ? SyslogFacility.code(settings.syslogFacility) : nil)
+                syslogFacility: useSyslog ? settings.syslogFacilityCode : nil)
         } catch {
             throw .system(error)
         }

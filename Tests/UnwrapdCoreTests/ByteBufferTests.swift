@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnwrapdCore
 
 @Suite struct ByteBufferTests {
@@ -26,7 +27,9 @@ import Testing
         var buffer = ByteBuffer()
         let provided = pool.provide(&buffer)
         #expect(provided)
-        for index in 0..<BufferPool.chunkSize { (buffer.tail + index).storeBytes(of: UInt8(index % 251), as: UInt8.self) }
+        for index in 0..<BufferPool.chunkSize {
+            (buffer.tail + index).storeBytes(of: UInt8(index % 251), as: UInt8.self)
+        }
         buffer.didAppend(BufferPool.chunkSize)
         buffer.didConsume(100)
         #expect(buffer.freeSpace == 0)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnwrapdCore
 
 @Suite struct CertificateSelectorTests {

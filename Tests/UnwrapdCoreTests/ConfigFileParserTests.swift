@@ -207,7 +207,7 @@ import Testing
         #expect(settings.pemDirectory == "/etc/cert.d")
         #expect(settings.pemDirectoryGlob == "*.pem")
         var tls = TLSOptions()
-        tls.protocols = [.tls1_1, .tls1_2]
+        tls.protocols = [.tls11, .tls12]
         tls.ciphers = "HIGH"
         tls.cipherSuites = "TLS_AES_128_GCM_SHA256"
         tls.preferServerCiphers = true
@@ -243,8 +243,8 @@ import Testing
     }
 
     @Test func unquotedTLSProtocolList() throws {
-        #expect(try configSettings("tls-protos = TLSv1.2 TLSv1.3\nworkers = 2").tls.protocols == [.tls1_2, .tls1_3])
-        #expect(try configSettings(#"tls-protos = "TLSv1.3""#).tls.protocols == [.tls1_3])
+        #expect(try configSettings("tls-protos = TLSv1.2 TLSv1.3\nworkers = 2").tls.protocols == [.tls12, .tls13])
+        #expect(try configSettings(#"tls-protos = "TLSv1.3""#).tls.protocols == [.tls13])
     }
 
     @Test func unquotedALPNList() throws {
@@ -252,10 +252,10 @@ import Testing
     }
 
     @Test func deprecatedProtocolSwitches() throws {
-        #expect(try configSettings("tls = on").tls.protocols == [.tls1_0, .tls1_1, .tls1_2, .tls1_3])
-        #expect(try configSettings("ssl = on").tls.protocols == [.sslv3, .tls1_0, .tls1_1, .tls1_2, .tls1_3])
+        #expect(try configSettings("tls = on").tls.protocols == [.tls10, .tls11, .tls12, .tls13])
+        #expect(try configSettings("ssl = on").tls.protocols == [.sslv3, .tls10, .tls11, .tls12, .tls13])
         #expect(try configSettings("tls = off").tls.protocols == TLSOptions().protocols)
-        #expect(try configSettings("ssl = off\ntls-protos = TLSv1.3").tls.protocols == [.tls1_3])
+        #expect(try configSettings("ssl = off\ntls-protos = TLSv1.3").tls.protocols == [.tls13])
     }
 
     @Test func protocolsAreChosenOnceAtTheTopLevel() {
@@ -378,7 +378,7 @@ import Testing
         expected.certificates = [CertificateSource(path: "/etc/a.pem"), keyed]
         expected.matchGlobalCertificates = true
         expected.tls.sniNoMatchAbort = true
-        expected.tls.protocols = [.tls1_3]
+        expected.tls.protocols = [.tls13]
         expected.tls.ciphers = "HIGH"
         expected.tls.cipherSuites = "TLS_AES_256_GCM_SHA384"
         expected.tls.preferServerCiphers = true
@@ -416,7 +416,7 @@ import Testing
 
     @Test func deprecatedSwitchesInAFrontendBlock() throws {
         let settings = try configSettings("frontend = { port = 1 ssl = on }")
-        #expect(settings.frontends[0].tls.protocols == [.sslv3, .tls1_0, .tls1_1, .tls1_2, .tls1_3])
+        #expect(settings.frontends[0].tls.protocols == [.sslv3, .tls10, .tls11, .tls12, .tls13])
         #expect(
             configError("frontend = {\n port = 1\n ssl = on\n tls = on\n}")
                 == "test.conf:4: tls: the protocols were already chosen by ssl (test.conf:3); give them once, with tls-protos"
@@ -425,8 +425,8 @@ import Testing
 
     @Test func frontendBlockProtocolsAreIndependentOfTheTopLevel() throws {
         let settings = try configSettings("tls-protos = TLSv1.2\nfrontend = { port = 1 tls-protos = TLSv1.3 }")
-        #expect(settings.tls.protocols == [.tls1_2])
-        #expect(settings.frontends[0].tls.protocols == [.tls1_3])
+        #expect(settings.tls.protocols == [.tls12])
+        #expect(settings.frontends[0].tls.protocols == [.tls13])
     }
 
     @Test func emptyTextInAFrontendBlockInherits() throws {

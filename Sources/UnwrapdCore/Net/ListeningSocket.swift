@@ -58,8 +58,10 @@ struct ListenerFactory {
     private func openOne(address: SocketAddress, displayName: String) throws(StartupError) -> (
         descriptor: Int32, bound: SocketAddress
     ) {
-        let descriptor = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
-                                    | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let descriptor = socket(
+            address.family,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+                | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw .system(SystemError("socket", displayName)) }
         do throws(StartupError) {
             try configure(descriptor, family: address.family, displayName: displayName)

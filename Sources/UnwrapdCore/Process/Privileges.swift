@@ -14,7 +14,8 @@ struct WorkerIdentity: Equatable {
         let isRoot = geteuid() == 0
         guard isRoot else {
             if user != nil || group != nil {
-                throw .invalid("--user/--group: unwrapd must be started as root to change user (running as uid \(geteuid()))")
+                throw .invalid(
+                    "--user/--group: unwrapd must be started as root to change user (running as uid \(geteuid()))")
             }
             return nil
         }

@@ -115,7 +115,8 @@ struct Runtime {
                 throw .invalid("frontend \(frontend.displayName): \(error)")
             }
             for name in tls.pointee.selector.duplicateNames {
-                Log.error("frontend \(frontend.displayName): several certificates claim '\(name)'; the last one listed wins")
+                Log.error(
+                    "frontend \(frontend.displayName): several certificates claim '\(name)'; the last one listed wins")
             }
             prepared.append(PreparedFrontend(name: frontend.displayName, tls: tls))
         }

@@ -37,7 +37,7 @@ struct Supervisor {
             var info = siginfo_t()
             let signal: Int32
             if let deadline = nextRestart() {
-                var wait = MonotonicClock.interval( max(0, deadline - MonotonicClock.now()))
+                var wait = MonotonicClock.interval(max(0, deadline - MonotonicClock.now()))
                 signal = sigtimedwait(&handled, &info, &wait)
             } else {
                 signal = sigwaitinfo(&handled, &info)
@@ -122,7 +122,7 @@ struct Supervisor {
                 for index in slots.indices { if let pid = slots[index].pid { waitpid(pid, nil, 0) } }
                 break
             }
-            var wait = MonotonicClock.interval( remaining)
+            var wait = MonotonicClock.interval(remaining)
             var info = siginfo_t()
             _ = sigtimedwait(&childSignal, &info, &wait)
         }

@@ -11,7 +11,8 @@ extension UnsafeMutablePointer where Pointee == Connection {
         while pointee.backendAttempt < backend.addresses.count {
             let address = backend.addresses[pointee.backendAttempt]
             let descriptor = socket(
-                address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+                address.family,
+                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
                     | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard descriptor >= 0 else { return failBackendConnect(errno: errno) }
             if backend.isTCP { _ = SocketOptions.trySet(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1) }

@@ -70,7 +70,8 @@ extension UnsafeMutablePointer where Pointee == Connection {
         let flags = pointee.flags
         // Room once the buffer is compacted: fewer pending bytes than a chunk holds.
         guard !flags.contains(.clientInputDone), pointee.toBackend.count < BufferPool.chunkSize else { return false }
-        let ready = flags.contains(.tlsReadNeedsWrite) ? flags.contains(.clientWritable) : flags.contains(.clientReadable)
+        let ready =
+            flags.contains(.tlsReadNeedsWrite) ? flags.contains(.clientWritable) : flags.contains(.clientReadable)
         return ready || SSL_has_pending(pointee.ssl) == 1
     }
 
@@ -78,7 +79,8 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// socket may take it.
     private var canWriteClient: Bool {
         let flags = pointee.flags
-        let hasWork = !pointee.toClient.isEmpty
+        let hasWork =
+            !pointee.toClient.isEmpty
             || (flags.contains(.backendInputDone) && !flags.contains(.clientOutputShut))
         guard hasWork else { return false }
         return flags.contains(.tlsWriteNeedsRead) ? flags.contains(.clientReadable) : flags.contains(.clientWritable)

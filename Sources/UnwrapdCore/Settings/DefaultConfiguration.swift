@@ -23,8 +23,8 @@ public enum DefaultConfiguration {
             ## Listen endpoints and certificates
 
             # Listen endpoint "[HOST]:PORT[+CERT]" ("*" is every address; stud's "HOST,PORT" works too).
-            # May be given several times. Without any, unwrapd listens on "\(Frontend.defaultFrontend.displayName)".
-            # frontend = "\(Frontend.defaultFrontend.displayName)"
+            # May be given several times. Without any, unwrapd listens on "\(Frontend.default.displayName)".
+            # frontend = "\(Frontend.default.displayName)"
             #
             # A frontend block gives one endpoint its own certificates and TLS settings:
             # frontend = {

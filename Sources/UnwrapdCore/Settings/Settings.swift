@@ -3,7 +3,7 @@
 public struct Settings: Equatable, Sendable {
     /// Listen endpoints. Hitch's default is one frontend on `[*]:8443`; the first frontend given in the file or on
     /// the command line replaces that default.
-    public var frontends: [Frontend] = [Frontend.defaultFrontend]
+    public var frontends: [Frontend] = [Frontend.default]
     /// Where decrypted bytes go.
     public var backend: BackendAddress = .inet(host: "127.0.0.1", port: "8000")
     /// Global certificates (`pem-file`, the positional PEM arguments), in order: the last one is the default for
@@ -95,7 +95,7 @@ public struct Frontend: Equatable, Sendable {
     }
 
     /// Hitch's default frontend, `[*]:8443`.
-    public static let defaultFrontend = Frontend(host: nil, port: "8443")
+    public static let `default` = Frontend(host: nil, port: "8443")
 
     /// `[host]:port` as the operator wrote it, for logs and errors.
     public var displayName: String { "[\(host ?? "*")]:\(port)" }
@@ -165,10 +165,10 @@ public enum ClientVerify: String, Equatable, Sendable {
 /// Protocol versions (`tls-protos`, and the deprecated `ssl`/`tls` switches).
 public enum TLSVersion: String, CaseIterable, Comparable, Sendable {
     case sslv3 = "SSLv3"
-    case tls1_0 = "TLSv1.0"
-    case tls1_1 = "TLSv1.1"
-    case tls1_2 = "TLSv1.2"
-    case tls1_3 = "TLSv1.3"
+    case tls10 = "TLSv1.0"
+    case tls11 = "TLSv1.1"
+    case tls12 = "TLSv1.2"
+    case tls13 = "TLSv1.3"
 
     public static func < (lhs: TLSVersion, rhs: TLSVersion) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
@@ -177,7 +177,7 @@ public enum TLSVersion: String, CaseIterable, Comparable, Sendable {
 
 /// TLS settings with their global values (hitch's defaults).
 public struct TLSOptions: Equatable, Sendable {
-    public var protocols: Set<TLSVersion> = [.tls1_2, .tls1_3]
+    public var protocols: Set<TLSVersion> = [.tls12, .tls13]
     /// `-c/--ciphers`: the OpenSSL cipher list for TLS 1.2 and older.
     public var ciphers = "EECDH+AESGCM:EDH+AESGCM:AES256+EECDH:AES256+EDH"
     /// `ciphersuites`: the TLS 1.3 suites; `nil` keeps OpenSSL's default.

@@ -13,7 +13,7 @@ enum TLSSetting: Equatable {
     case unchanged
 
     /// hitch's deprecated switches: `tls = on` selects TLSv1.0 to TLSv1.3, `ssl = on` adds SSLv3.
-    static let tlsSwitchProtocols: Set<TLSVersion> = [.tls1_0, .tls1_1, .tls1_2, .tls1_3]
+    static let tlsSwitchProtocols: Set<TLSVersion> = [.tls10, .tls11, .tls12, .tls13]
     static let sslSwitchProtocols: Set<TLSVersion> = tlsSwitchProtocols.union([.sslv3])
 
     /// The setting `key` = `text`; nil when `key` is not one of these TLS settings.

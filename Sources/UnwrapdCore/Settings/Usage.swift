@@ -72,7 +72,7 @@ public enum Usage {
                         "stud's HOST,PORT is accepted too."),
                     Option(
                         "-f  --frontend=[HOST]:PORT[+CERT]",
-                        "Frontend listen endpoint (default is \"\(Frontend.defaultFrontend.displayName)\")",
+                        "Frontend listen endpoint (default is \"\(Frontend.default.displayName)\")",
                         "(Note: brackets are mandatory in endpoint specifiers.)", "stud's HOST,PORT is accepted too."),
                     Option(
                         "--recv-bufsize=SIZE",

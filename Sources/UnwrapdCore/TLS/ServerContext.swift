@@ -51,7 +51,8 @@ struct ServerContextBuilder {
         else {
             throw .invalid("tls-protos: \(lowest.rawValue) is not supported by this OpenSSL build")
         }
-        var optionBits = UNWRAPD_SSL_OP_ALL | UNWRAPD_SSL_OP_NO_COMPRESSION | UNWRAPD_SSL_OP_NO_RENEGOTIATION
+        var optionBits =
+            UNWRAPD_SSL_OP_ALL | UNWRAPD_SSL_OP_NO_COMPRESSION | UNWRAPD_SSL_OP_NO_RENEGOTIATION
             | UNWRAPD_SSL_OP_IGNORE_UNEXPECTED_EOF
         for version in TLSVersion.allCases where version > lowest && version < highest && !enabled.contains(version) {
             optionBits |= version.openSSLDisableOption
@@ -120,10 +121,10 @@ extension TLSVersion {
     var openSSLVersion: Int32 {
         switch self {
         case .sslv3: SSL3_VERSION
-        case .tls1_0: TLS1_VERSION
-        case .tls1_1: TLS1_1_VERSION
-        case .tls1_2: TLS1_2_VERSION
-        case .tls1_3: TLS1_3_VERSION
+        case .tls10: TLS1_VERSION
+        case .tls11: TLS1_1_VERSION
+        case .tls12: TLS1_2_VERSION
+        case .tls13: TLS1_3_VERSION
         }
     }
 
@@ -131,10 +132,10 @@ extension TLSVersion {
     var openSSLDisableOption: UInt64 {
         switch self {
         case .sslv3: UNWRAPD_SSL_OP_NO_SSLv3
-        case .tls1_0: UNWRAPD_SSL_OP_NO_TLSv1
-        case .tls1_1: UNWRAPD_SSL_OP_NO_TLSv1_1
-        case .tls1_2: UNWRAPD_SSL_OP_NO_TLSv1_2
-        case .tls1_3: UNWRAPD_SSL_OP_NO_TLSv1_3
+        case .tls10: UNWRAPD_SSL_OP_NO_TLSv1
+        case .tls11: UNWRAPD_SSL_OP_NO_TLSv1_1
+        case .tls12: UNWRAPD_SSL_OP_NO_TLSv1_2
+        case .tls13: UNWRAPD_SSL_OP_NO_TLSv1_3
         }
     }
 }

@@ -21,12 +21,15 @@ enum TLSProxyDetails {
         if let cipher = SSL_get_current_cipher(ssl) { connection.cipher = view(SSL_CIPHER_get_name(cipher)) }
 
         guard let certificate = SSL_get0_peer_certificate(ssl) else { return body(connection) }
-        connection.clientFlags = unwrapd_SSL_session_reused(ssl) != 0
+        connection.clientFlags =
+            unwrapd_SSL_session_reused(ssl) != 0
             ? [.ssl, .certificateInSession] : [.ssl, .certificateInConnection, .certificateInSession]
         connection.verifyResult = UInt32(truncatingIfNeeded: SSL_get_verify_result(ssl))
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { name in
             let length = unwrapd_x509_subject_common_name(certificate, name.baseAddress, Int32(name.count))
-            if length > 0 { connection.clientCommonName = UnsafeRawBufferPointer(start: name.baseAddress, count: Int(length)) }
+            if length > 0 {
+                connection.clientCommonName = UnsafeRawBufferPointer(start: name.baseAddress, count: Int(length))
+            }
             guard includeCertificatePEM else { return body(connection) }
             return withPEM(of: certificate) { pem in
                 connection.clientCertificatePEM = pem

@@ -7,12 +7,15 @@ enum TLSSessionSummary {
     static func describe(_ ssl: OpaquePointer) -> String {
         var parts = [String(cString: SSL_get_version(ssl))]
         if let cipher = SSL_get_current_cipher(ssl) { parts.append(String(cString: SSL_CIPHER_get_name(cipher))) }
-        if let name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) { parts.append("SNI \(String(cString: name))") }
+        if let name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) {
+            parts.append("SNI \(String(cString: name))")
+        }
         var protocolName: UnsafePointer<UInt8>? = nil
         var length: UInt32 = 0
         SSL_get0_alpn_selected(ssl, &protocolName, &length)
         if let protocolName, length > 0 {
-            parts.append("ALPN " + String(decoding: UnsafeBufferPointer(start: protocolName, count: Int(length)), as: UTF8.self))
+            parts.append(
+                "ALPN " + String(decoding: UnsafeBufferPointer(start: protocolName, count: Int(length)), as: UTF8.self))
         }
         if SSL_get0_peer_certificate(ssl) != nil { parts.append("client certificate verified") }
         if unwrapd_SSL_session_reused(ssl) != 0 { parts.append("resumed") }

@@ -71,7 +71,7 @@ import Testing
         let (relay, port) = try startRelay(to: backend, in: directory, certificates: certificates)
         defer { relay.kill() }
 
-        let client = try TLSTestClient(port: port, options: TLSClientOptions(maxVersion: .tls1_1))
+        let client = try TLSTestClient(port: port, options: TLSClientOptions(maxVersion: .tls11))
         let error = #expect(throws: TLSClientError.self) { try client.handshake() }
         #expect(error?.receivedAlert == .protocolVersion)
         try relay.waitForLog(containing: "handshake failed")

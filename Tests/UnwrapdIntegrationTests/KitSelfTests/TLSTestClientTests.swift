@@ -14,7 +14,7 @@ import Testing
             options: TLSClientOptions(
                 serverName: "a.example", trustedCAFile: certificates.caFile, verifyHostname: "a.example"))
         try client.handshake()
-        #expect(client.version == .tls1_3)
+        #expect(client.version == .tls13)
         #expect(client.versionName == "TLSv1.3")
         #expect(client.cipher?.hasPrefix("TLS_") == true)
         #expect(client.verifyResult == 0)
@@ -34,22 +34,22 @@ import Testing
         let tls12 = try TLSTestClient(
             port: server.port,
             options: TLSClientOptions(
-                maxVersion: .tls1_2, cipherList: "ECDHE-ECDSA-CHACHA20-POLY1305"))
+                maxVersion: .tls12, cipherList: "ECDHE-ECDSA-CHACHA20-POLY1305"))
         try tls12.handshake()
-        #expect(tls12.version == .tls1_2)
+        #expect(tls12.version == .tls12)
         #expect(tls12.cipher == "ECDHE-ECDSA-CHACHA20-POLY1305")
         tls12.close()
 
         let tls13 = try TLSTestClient(
             port: server.port,
             options: TLSClientOptions(
-                minVersion: .tls1_3, cipherSuites: "TLS_CHACHA20_POLY1305_SHA256"))
+                minVersion: .tls13, cipherSuites: "TLS_CHACHA20_POLY1305_SHA256"))
         try tls13.handshake()
-        #expect(tls13.version == .tls1_3)
+        #expect(tls13.version == .tls13)
         #expect(tls13.cipher == "TLS_CHACHA20_POLY1305_SHA256")
 
         let old = try OpenSSLServer(certificate: certificate, ["-rev", "-tls1_2"], in: directory)
-        let refused = try TLSTestClient(port: old.port, options: TLSClientOptions(minVersion: .tls1_3))
+        let refused = try TLSTestClient(port: old.port, options: TLSClientOptions(minVersion: .tls13))
         let error = #expect(throws: TLSClientError.self) { try refused.handshake() }
         #expect(error?.receivedAlert == .protocolVersion)
         #expect(error?.reason == .tlsFailure)
@@ -64,9 +64,9 @@ import Testing
         let client = try TLSTestClient(
             port: server.port,
             options: TLSClientOptions(
-                minVersion: .tls1_0, maxVersion: .tls1_0))
+                minVersion: .tls10, maxVersion: .tls10))
         try client.handshake()
-        #expect(client.version == .tls1_0)
+        #expect(client.version == .tls10)
         #expect(client.versionName == "TLSv1")
     }
 
@@ -152,12 +152,12 @@ import Testing
         #expect(untrusted?.receivedAlert == .unknownCA)
         stranger.close()
 
-        let anonymous12 = try TLSTestClient(port: server.port, options: TLSClientOptions(maxVersion: .tls1_2))
+        let anonymous12 = try TLSTestClient(port: server.port, options: TLSClientOptions(maxVersion: .tls12))
         let refused = #expect(throws: TLSClientError.self) { try anonymous12.handshake() }
         #expect(refused?.receivedAlert == .handshakeFailure)
     }
 
-    @Test(arguments: [TLSVersion.tls1_2, .tls1_3])
+    @Test(arguments: [TLSVersion.tls12, .tls13])
     func sessionsResume(version: TLSVersion) throws {
         let directory = try TestDirectory("tls-resume")
         let certificates = try TestCertificates(in: directory)

@@ -309,7 +309,7 @@ final class TLSTestClient {
     }
 
     private static func configure(_ context: OpaquePointer, _ options: TLSClientOptions) throws(TLSClientError) {
-        let oldProtocols = (options.minVersion ?? .tls1_2) < .tls1_2 || (options.maxVersion ?? .tls1_3) < .tls1_2
+        let oldProtocols = (options.minVersion ?? .tls12) < .tls12 || (options.maxVersion ?? .tls13) < .tls12
         if let level = options.securityLevel ?? (oldProtocols ? 0 : nil) {
             SSL_CTX_set_security_level(context, level)
         }
