@@ -46,10 +46,10 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// buffers, and frees the memory. The pointer is dangling afterwards.
     func close(_ reason: CloseReason) -> StepOutcome {
         let worker = pointee.worker
-        if Log.isEnabled(reason.level) {
+        let level = reason.level == .error ? Log.connectionFailureLevel : reason.level
+        if Log.isEnabled(level) {
             let text = reason.describe(ssl: pointee.ssl, backend: worker.pointee.backend.name)
-            let line = "\(pointee.clientAddress) on \(pointee.frontend.pointee.name): \(text)"
-            reason.level == .error ? Log.error(line) : (reason.level == .info ? Log.info(line) : Log.debug(line))
+            Log.emit(level, "\(pointee.clientAddress) on \(pointee.frontend.pointee.name): \(text)")
         }
         ERR_clear_error()
 
