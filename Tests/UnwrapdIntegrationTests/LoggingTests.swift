@@ -59,7 +59,9 @@ import Testing
         let prefix = "[127.0.0.1]:\(clientPort) on \(fixture.frontendName): TLS handshake failed: "
         #expect(line.contains(prefix), "\(line)")
         #expect(line.contains(failure.reason), "\(line)")
-        #expect(line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z unwrapd\[\d+\]: "#, options: .regularExpression) != nil)
+        #expect(
+            line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z unwrapd\[\d+\]: "#, options: .regularExpression)
+                != nil)
         #expect(daemon.stdout.isEmpty, "stdout: \(daemon.stdout)")
         #expect(fixture.backend.acceptedCount == 0)
     }

@@ -7,7 +7,8 @@ import Testing
 @Suite struct TimeoutTests {
     /// The first bytes of a ClientHello: a handshake record header announcing 512 bytes, of which only the start
     /// of the ClientHello follows.
-    static let halfAClientHello: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]
+    static let halfAClientHello: [UInt8] =
+        [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]
         + [UInt8](repeating: 0x2a, count: 32)
 
     @Test(arguments: [false, true])
@@ -45,8 +46,10 @@ import Testing
         try #require(try stalled.connectHangs(for: .milliseconds(300)))
         let port = try Ports.freeTCPPort()
         let daemon = try DaemonProcess.start(
-            ["--frontend=[127.0.0.1]:\(port)", "--backend=\(stalled.hitchAddress)", "--backend-connect-timeout=1",
-                "--ssl-handshake-timeout=10", pem], in: directory)
+            [
+                "--frontend=[127.0.0.1]:\(port)", "--backend=\(stalled.hitchAddress)", "--backend-connect-timeout=1",
+                "--ssl-handshake-timeout=10", pem,
+            ], in: directory)
         defer { daemon.kill() }
 
         let client = try TLSTestClient(
@@ -117,7 +120,8 @@ import Testing
         var idle: [PlainClient] = []
         defer { for client in idle { client.close() } }
         for _ in 0..<idleCount {
-            idle.append(try PlainClient(connectingTo: .tcp(host: "127.0.0.1", port: fixture.port), connectTimeout: .seconds(5)))
+            idle.append(
+                try PlainClient(connectingTo: .tcp(host: "127.0.0.1", port: fixture.port), connectTimeout: .seconds(5)))
         }
         // The worker has accepted them all (they are not just waiting in the listen queue).
         var sockets = 0
