@@ -146,7 +146,7 @@ public enum Usage {
                     Option("--daemon[=on|off]", "Fork into background and become a daemon (Default: off)"),
                     Option(
                         "--write-ip[=on|off]", "Write 1 octet with the IP family followed by the IP",
-                        "address in 4 (IPv4) or 16 (IPv6) octets little-endian", "to backend before the actual data",
+                        "address in 4 (IPv4) or 16 (IPv6) octets (network order)", "to backend before the actual data",
                         "(Default: off)"),
                     Option(
                         "--write-proxy-v1[=on|off]", "Write HAProxy's PROXY v1 (IPv4 or IPv6) protocol line",
