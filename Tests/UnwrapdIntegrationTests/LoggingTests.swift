@@ -66,7 +66,8 @@ import Testing
         #expect(fixture.backend.acceptedCount == 0)
     }
 
-    /// `-q` is hitch's "be quiet": a client's failed handshake is not worth a line.
+    /// `-q` is hitch's "be quiet": a client's failed handshake is not worth a line (hitch 1.7.2 logs none with `-q`).
+    /// Fails at present: unwrapd maps `-q` to log level 1, its default, so `-q` changes nothing.
     @Test func quietLogsNothingForAFailedHandshake() throws {
         let fixture = try RelayFixture("log-quiet")
         defer { fixture.stop() }
