@@ -46,8 +46,12 @@ final class TLSTestClient {
             if let host = options.verifyHostname, SSL_set1_host(ssl, host) != 1 {
                 throw configurationError("verify host \(host)")
             }
-            if let session = options.session, SSL_set_session(ssl, session.pointer) != 1 {
-                throw configurationError("session")
+            if let session = options.session {
+                // A copy: OpenSSL marks the session a connection uses not resumable when that connection ends
+                // without close_notify, and one `TLSSession` may be offered by many connections.
+                guard let copy = SSL_SESSION_dup(session.pointer) else { throw configurationError("session copy") }
+                defer { SSL_SESSION_free(copy) }
+                if SSL_set_session(ssl, copy) != 1 { throw configurationError("session") }
             }
         } catch {
             close()
