@@ -41,7 +41,7 @@ import Testing
                 let algorithm = keyType == .rsa2048 ? "-RSA-" : "-ECDSA-"
                 #expect(client.cipher?.contains(algorithm) == true, "\(String(describing: client.cipher))")
             }
-            #expect(try client.echo("chain \(version)\n") == "chain \(version)\n")
+            #expect(try client.roundTrip("chain \(version)\n") == "chain \(version)\n")
         }
     }
 
@@ -196,7 +196,7 @@ import Testing
                 serverName: "split.example", trustedCAFile: certificates.caFile, verifyHostname: "split.example"))
         try client.handshake()
         #expect(client.peerChain.map(\.commonName) == ["split.example", "unwrapd test intermediate CA"])
-        #expect(try client.echo("split\n") == "split\n")
+        #expect(try client.roundTrip("split\n") == "split\n")
     }
 
     /// `pem-dir` with `pem-dir-glob`: the matching files are the certificates (the lexicographically last one the
@@ -252,7 +252,7 @@ import Testing
             let client = try TLSTestClient(port: port, options: TLSClientOptions(alpn: offered))
             try client.handshake()
             #expect(client.alpnProtocol == expected, "offered \(offered)")
-            #expect(try client.echo("alpn\n") == "alpn\n")
+            #expect(try client.roundTrip("alpn\n") == "alpn\n")
         }
         #expect(backend.acceptedCount == offers.count)
 

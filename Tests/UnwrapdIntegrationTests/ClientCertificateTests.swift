@@ -26,7 +26,7 @@ import Testing
         _ client: TLSTestClient, _ comment: Comment, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         try client.handshake()
-        #expect(try client.echo("served\n") == "served\n", comment, sourceLocation: sourceLocation)
+        #expect(try client.roundTrip("served\n") == "served\n", comment, sourceLocation: sourceLocation)
     }
 
     /// Expects the daemon to refuse `client` with `alert`: TLS 1.2 fails the handshake; with TLS 1.3 the client's
@@ -189,8 +189,10 @@ import Testing
         let strict = try Ports.freeTCPPort()
         let open = try Ports.freeTCPPort()
         let config = try DaemonProcess.configArgument(
-            ["backend = \"\(backend.hitchAddress)\"", "pem-file = \"\(pem)\"", "frontend = {",
-             "    host = \"127.0.0.1\"", "    port = \"\(strict)\""]
+            [
+                "backend = \"\(backend.hitchAddress)\"", "pem-file = \"\(pem)\"", "frontend = {",
+                "    host = \"127.0.0.1\"", "    port = \"\(strict)\"",
+            ]
                 + verification("required", certificates).map { "    " + $0 }
                 + ["}", "frontend = {", "    host = \"127.0.0.1\"", "    port = \"\(open)\"", "}"],
             in: directory)
@@ -205,6 +207,44 @@ import Testing
                 "\(version) strict frontend, no certificate")
             try expectServed(try client(strict, version, certificate: alice), "\(version) strict frontend, alice")
             try expectServed(try client(open, version, certificate: nil), "\(version) open frontend")
+        }
+        #expect(backend.acceptedCount == 2 * Self.versions.count)
+    }
+
+    /// `client-verify = none` in a frontend block turns a global `required` off there: no certificate is asked
+    /// for, so clients without one, or with one nobody trusts, are served; a block without the setting inherits it.
+    @Test func aFrontendBlockCanTurnVerificationOff() throws {
+        let directory = try TestDirectory("ccert-none")
+        let certificates = try TestCertificates(in: directory)
+        let backend = try TestBackend(.echo)
+        defer { backend.stop() }
+        let pem = try certificates.server(["a.example"]).pemFile
+        let open = try Ports.freeTCPPort()
+        let inheriting = try Ports.freeTCPPort()
+        let config = try DaemonProcess.configArgument(
+            ["backend = \"\(backend.hitchAddress)\"", "pem-file = \"\(pem)\""]
+                + verification("required", certificates)
+                + [
+                    "frontend = {", "    host = \"127.0.0.1\"", "    port = \"\(open)\"", "    client-verify = none",
+                    "}",
+                ]
+                + ["frontend = {", "    host = \"127.0.0.1\"", "    port = \"\(inheriting)\"", "}"],
+            in: directory)
+        let daemon = try DaemonProcess.start([config, "--log-level=3"], in: directory)
+        defer { daemon.kill() }
+        let mallory = try certificates.untrustedClient(commonName: "mallory")
+
+        for version in Self.versions {
+            for certificate in [nil, mallory] {
+                let client = try client(open, version, certificate: certificate)
+                try expectServed(client, "\(version), \(certificate?.commonName ?? "no certificate")")
+                let lines = try daemon.waitForLog(forClientPort: client.localPort, containing: "handshake complete")
+                #expect(lines.allSatisfy { !$0.contains("client certificate") }, "\(lines)")
+            }
+            try expectRefused(
+                try client(inheriting, version, certificate: nil), version,
+                alert: version == .tls13 ? .certificateRequired : .handshakeFailure, daemon: daemon,
+                "\(version) inheriting frontend")
         }
         #expect(backend.acceptedCount == 2 * Self.versions.count)
     }

@@ -5,7 +5,8 @@ import Testing
 @Suite struct ResumptionTests {
     /// The worker that completed the handshake of the client from `port`, and that handshake's log line
     /// (`worker N: [127.0.0.1]:PORT on ...: handshake complete: ..., resumed`; needs `--log-level=3`).
-    private func handshakeLine(_ daemon: DaemonProcess, clientPort port: UInt16) throws -> (worker: Int?, line: String) {
+    private func handshakeLine(_ daemon: DaemonProcess, clientPort port: UInt16) throws -> (worker: Int?, line: String)
+    {
         let lines = try daemon.waitForLog(forClientPort: port, containing: "handshake complete")
         let line = lines.first { $0.contains("handshake complete") }!
         guard let start = line.range(of: "worker ")?.upperBound else { return (nil, line) }
@@ -28,7 +29,7 @@ import Testing
         #expect(!first.sessionReused)
         let session = try first.resumableSession()
         #expect(session.hasTicket)
-        #expect(try first.echo("first\n") == "first\n")
+        #expect(try first.roundTrip("first\n") == "first\n")
         #expect(try handshakeLine(daemon, clientPort: first.localPort).line.hasSuffix("SNI a.example"))
         first.close()
 
@@ -38,7 +39,7 @@ import Testing
         try second.handshake()
         #expect(second.sessionReused)
         #expect(second.version == version)
-        #expect(try second.echo("second\n") == "second\n")
+        #expect(try second.roundTrip("second\n") == "second\n")
         let (_, line) = try handshakeLine(daemon, clientPort: second.localPort)
         #expect(line.hasSuffix(", resumed"), "\(line)")
     }

@@ -20,7 +20,7 @@ import Testing
             port: port, options: TLSClientOptions(serverName: "a.example", minVersion: version, maxVersion: version))
         try client.handshake()
         #expect(client.version == version)
-        #expect(try client.echo("hello \(version)\n") == "hello \(version)\n")
+        #expect(try client.roundTrip("hello \(version)\n") == "hello \(version)\n")
         #expect(try backend.waitForConnection().waitForText("hello \(version)\n") == "hello \(version)\n")
     }
 
@@ -72,7 +72,7 @@ import Testing
         let current = try TLSTestClient(port: port, options: TLSClientOptions(maxVersion: .tls13))
         try current.handshake()
         #expect(current.version == .tls13)
-        #expect(try current.echo("1.3 only\n") == "1.3 only\n")
+        #expect(try current.roundTrip("1.3 only\n") == "1.3 only\n")
         #expect(backend.acceptedCount == 1)
     }
 
@@ -93,7 +93,7 @@ import Testing
         let old = try TLSTestClient(port: port, options: TLSClientOptions(minVersion: .tls11, maxVersion: .tls11))
         try old.handshake()
         #expect(old.version == .tls11)
-        #expect(try old.echo("eleven\n") == "eleven\n")
+        #expect(try old.roundTrip("eleven\n") == "eleven\n")
 
         let newest = try TLSTestClient(port: port, options: TLSClientOptions(minVersion: .tls13))
         let error = #expect(throws: TLSClientError.self) { try newest.handshake() }
@@ -117,7 +117,7 @@ import Testing
         let client = try TLSTestClient(port: port, options: TLSClientOptions(maxVersion: .tls12))
         try client.handshake()
         #expect(client.version == .tls12)
-        #expect(try client.echo("before\n") == "before\n")
+        #expect(try client.roundTrip("before\n") == "before\n")
 
         let error = #expect(throws: TLSClientError.self) { try client.renegotiate() }
         #expect(error?.receivedAlert == .noRenegotiation, "\(String(describing: error))")
@@ -142,7 +142,8 @@ import Testing
         defer { daemon.kill() }
 
         let client = try PlainClient(port: port)
-        try client.send(RawTLSHello.clientHello(compressionMethods: [RawTLSHello.deflate, RawTLSHello.nullCompression]))
+        try client.send(
+            RawTLSHello.clientHello(compressionMethods: [RawTLSHello.deflate, RawTLSHello.nullCompression]))
         let reply = try RawTLSHello.readReply(from: client)
         guard case .serverHello(let version, _, let compression) = reply else {
             Issue.record("expected a ServerHello, got \(reply)")
@@ -156,7 +157,10 @@ import Testing
 
     @Test(arguments: [
         ("plain HTTP", Array("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n".utf8), "http request"),
-        ("garbage", Array("\u{1}\u{2}not TLS at all, just bytes\r\n".utf8) + [0xff, 0xfe, 0xfd], "wrong version number"),
+        (
+            "garbage", Array("\u{1}\u{2}not TLS at all, just bytes\r\n".utf8) + [0xff, 0xfe, 0xfd],
+            "wrong version number"
+        ),
     ])
     func nonTLSClientsAreClosedAndLogged(kind: String, bytes: [UInt8], reason: String) throws {
         let directory = try TestDirectory("policy-garbage")
@@ -178,7 +182,7 @@ import Testing
 
         let next = try TLSTestClient(port: port)
         try next.handshake()
-        #expect(try next.echo("still serving\n") == "still serving\n")
+        #expect(try next.roundTrip("still serving\n") == "still serving\n")
         #expect(backend.acceptedCount == 1)
     }
 
@@ -203,7 +207,7 @@ import Testing
         // readable before they even connected, has been handled.
         let served = try TLSTestClient(port: port)
         try served.handshake()
-        #expect(try served.echo("after the probe\n") == "after the probe\n")
+        #expect(try served.roundTrip("after the probe\n") == "after the probe\n")
         served.close()
         let garbage = try PlainClient(port: port)
         try garbage.send("hello?\r\n")

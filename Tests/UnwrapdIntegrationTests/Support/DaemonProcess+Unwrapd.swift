@@ -18,11 +18,3 @@ extension DaemonProcess {
         "--config=" + (try directory.write(lines.joined(separator: "\n") + "\n", to: name))
     }
 }
-
-extension TLSTestClient {
-    /// Writes `text` and reads as many bytes back (through an echoing backend); returns them as text.
-    func echo(_ text: String) throws -> String {
-        try write(text)
-        return String(decoding: try read(exactly: text.utf8.count), as: UTF8.self)
-    }
-}
