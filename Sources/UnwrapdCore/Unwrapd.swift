@@ -45,7 +45,8 @@ public enum Unwrapd {
         let useSyslog = settings.syslog || (settings.daemonize && settings.logFile == nil)
         do {
             try Log.configure(
-                level: LogLevel(rawValue: settings.logLevel) ?? .error, quiet: settings.quiet, file: settings.logFile,
+                level: LogLevel(rawValue: settings.logLevel) ?? .error, quiet: settings.quiet,
+                file: settings.logFile.map(AbsolutePath.of),
                 syslogFacility: useSyslog ? settings.syslogFacilityCode : nil)
         } catch {
             throw .system(error)
@@ -59,8 +60,9 @@ public enum Unwrapd {
         var pidFile: PidFile? = nil
         do {
             runtime = try prepare(settings)
+            let pidFilePath = settings.pidFile.map(AbsolutePath.of)
             if settings.daemonize { try Daemonizer.detach() }
-            if let path = settings.pidFile {
+            if let path = pidFilePath {
                 pidFile = PidFile(path: path)
                 try pidFile?.write(pid: getpid())
             }
