@@ -39,6 +39,7 @@ let package = Package(
         .testTarget(
             name: "UnwrapdIntegrationTests",
             dependencies: ["unwrapd", "CUnwrapdShims", "COpenSSL"],
+            exclude: ["Fixtures"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -45,7 +45,7 @@ public enum Unwrapd {
         let useSyslog = settings.syslog || (settings.daemonize && settings.logFile == nil)
         do {
             try Log.configure(
-                level: LogLevel(rawValue: settings.logLevel) ?? .error, file: settings.logFile,
+                level: LogLevel(rawValue: settings.logLevel) ?? .error, quiet: settings.quiet, file: settings.logFile,
                 syslogFacility: useSyslog ? settings.syslogFacilityCode : nil)
         } catch {
             throw .system(error)

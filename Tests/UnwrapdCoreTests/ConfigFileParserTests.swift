@@ -269,9 +269,10 @@ import Testing
         #expect(configError("tls-protos = TLSv1.2\ntls-protos = TLSv1.3") != nil)
     }
 
-    @Test func quietMeansErrorsOnly() throws {
-        #expect(try configSettings("log-level = 2\nquiet = on").logLevel == 1)
-        #expect(try configSettings("log-level = 2\nquiet = off").logLevel == 2)
+    @Test func quietIsItsOwnSwitchBesideTheLogLevel() throws {
+        #expect(try configSettings("log-level = 2\nquiet = on").quiet)
+        #expect(try configSettings("log-level = 2\nquiet = on").logLevel == 2)
+        #expect(try !configSettings("quiet = off").quiet)
     }
 
     @Test func emptyStringsMeanNotSet() throws {

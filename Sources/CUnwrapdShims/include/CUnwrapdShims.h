@@ -131,6 +131,12 @@ int unwrapd_fcntl_set_flags(int fd, int flags);
 int unwrapd_fcntl_set_fd_flags(int fd, int flags);
 int unwrapd_open(const char *path, int flags, mode_t mode);
 int unwrapd_sigaction_ignore(int signal);
+/// Sends `length` bytes on a UNIX socket with `descriptor` attached (SCM_RIGHTS; -1 attaches none). Returns
+/// sendmsg's result.
+ssize_t unwrapd_send_with_descriptor(int socket, const void *bytes, size_t length, int descriptor);
+/// Receives up to `capacity` bytes from a UNIX socket; a descriptor that came with them is stored in `*descriptor`
+/// (else -1). Returns recvmsg's result.
+ssize_t unwrapd_receive_with_descriptor(int socket, void *bytes, size_t capacity, int *descriptor);
 int unwrapd_sigaction_default(int signal);
 
 /// pidfd_open(2) (Linux 5.3): a descriptor that becomes readable when process `pid` exits. The syscall has no

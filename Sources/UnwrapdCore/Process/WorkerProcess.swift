@@ -9,7 +9,8 @@ enum WorkerProcess {
 
     /// Runs in the child after `fork`; never returns.
     static func run(
-        slot: Int, runtime: Runtime, shared: UnsafeMutablePointer<unwrapd_shared_counters>, parent: pid_t
+        slot: Int, runtime: Runtime, shared: UnsafeMutablePointer<unwrapd_shared_counters>, parent: pid_t,
+        channel: Int32
     ) -> Never {
         Log.setTag("worker \(slot): ")
         for listener in runtime.listeners where listener.workerSlot != slot { close(listener.descriptor) }
@@ -26,12 +27,16 @@ enum WorkerProcess {
         let loop = unwrapd_ev_default_loop(0)!
         let worker = makeContext(slot: slot, runtime: runtime, shared: shared, loop: loop)
         let signals = watchSignals(loop: loop)
+        let control = watchControlChannel(channel, loop: loop)
+        // HUP is the parent's business; USR1 too: the parent hands over the reopened log file on the channel.
         _ = unwrapd_sigaction_ignore(SIGHUP)
+        _ = unwrapd_sigaction_ignore(SIGUSR1)
         Signals.unblockAll()
         if case .inet(let host, let port) = runtime.settings.backend, runtime.settings.backendRefreshSeconds > 0 {
             worker.startBackendRefresh(host: host, port: port, every: Double(runtime.settings.backendRefreshSeconds))
         }
         worker.startAccepting()
+        ControlChannel.send(.ready, on: channel)
         Log.debug("started (pid \(getpid()))")
 
         ev_run(loop, 0)
@@ -39,6 +44,7 @@ enum WorkerProcess {
         worker.stopAccepting()
         worker.closeAllConnections()
         signals.deallocate()
+        control.deallocate()
         Log.debug("stopped")
         _exit(0)
     }
@@ -86,15 +92,23 @@ enum WorkerProcess {
         return worker
     }
 
-    /// SIGTERM/SIGINT end the loop; SIGUSR1 reopens the log file.
+    /// SIGTERM and SIGINT end the loop.
     private static func watchSignals(loop: OpaquePointer) -> UnsafeMutablePointer<ev_signal> {
-        let watchers = UnsafeMutablePointer<ev_signal>.allocate(capacity: 3)
-        watchers.initialize(repeating: ev_signal(), count: 3)
+        let watchers = UnsafeMutablePointer<ev_signal>.allocate(capacity: 2)
+        watchers.initialize(repeating: ev_signal(), count: 2)
         unwrapd_ev_signal_init(watchers, onStopSignal, SIGTERM)
         unwrapd_ev_signal_init(watchers + 1, onStopSignal, SIGINT)
-        unwrapd_ev_signal_init(watchers + 2, onReopenLogSignal, SIGUSR1)
-        for index in 0..<3 { ev_signal_start(loop, watchers + index) }
+        for index in 0..<2 { ev_signal_start(loop, watchers + index) }
         return watchers
+    }
+
+    /// Messages from the parent (a reopened log file), and its end-of-file when it is gone.
+    private static func watchControlChannel(_ channel: Int32, loop: OpaquePointer) -> UnsafeMutablePointer<ev_io> {
+        let watcher = UnsafeMutablePointer<ev_io>.allocate(capacity: 1)
+        watcher.initialize(to: ev_io())
+        unwrapd_ev_io_init(watcher, onControlMessage, channel, IOEvents.read)
+        ev_io_start(loop, watcher)
+        return watcher
     }
 }
 
@@ -103,7 +117,14 @@ private func onStopSignal(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointe
     ev_break(loop, Int32(EVBREAK_ALL))
 }
 
-/// SIGUSR1: reopen the log file (after rotation).
-private func onReopenLogSignal(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_signal>?, _ events: Int32) {
-    Log.reopen()
+/// The parent sent something: a reopened log file to use from now on; or it is gone, and so is this worker.
+private func onControlMessage(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_io>?, _ events: Int32) {
+    switch ControlChannel.receive(on: watcher!.pointee.fd) {
+    case .message(.logFile, let descriptor) where descriptor >= 0:
+        Log.adopt(descriptor)
+    case .closed:
+        ev_break(loop, Int32(EVBREAK_ALL))
+    case .message, .nothing:
+        break
+    }
 }

@@ -24,7 +24,7 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
     /// Accepts waiting clients of `listener` while the caps allow; each gets a connection and its first handshake
     /// step right away.
     func acceptConnections(from listener: UnsafeMutablePointer<ListenerWatcher>) {
-        let openCounter = pointee.shared.pointer(to: \.open_connections)!
+        let openCounter = pointee.shared.openConnections
         for _ in 0..<Self.acceptBatch {
             guard pointee.openConnections < pointee.localConnectionLimit,
                 unwrapd_atomic_increment_below(openCounter, pointee.globalConnectionLimit) == 1
@@ -52,7 +52,7 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
                     return
                 }
             }
-            _ = unwrapd_atomic_add(pointee.shared.pointer(to: \.accepted)!, 1)
+            pointee.shared.add(1, to: pointee.shared.accepted)
             ConnectionPointer.open(
                 worker: self, frontend: listener.pointee.frontend, descriptor: descriptor, clientAddress: address)
         }

@@ -36,7 +36,7 @@ func onConnectionTimeout(_ loop: OpaquePointer?, _ timer: UnsafeMutablePointer<e
     case .readingProxyHeader, .handshaking:
         _ = connection.close(.handshakeTimedOut(seconds: worker.handshakeTimeout))
     case .connectingBackend:
-        _ = unwrapd_atomic_add(worker.shared.pointer(to: \.backend_connect_failures)!, 1)
+        worker.shared.add(1, to: worker.shared.backendConnectFailures)
         _ = connection.close(.backendConnectTimedOut(seconds: worker.connectTimeout))
     case .streaming:
         connection.stopTimer()

@@ -46,13 +46,13 @@ extension UnsafeMutablePointer where Pointee == Connection {
         pointee.phase = .streaming
         if !pointee.flags.contains(.backendWatcherReady) { watchBackend(pointee.backendDescriptor, events: 0) }
         guard queueBackendPreamble() else { return close(.outOfMemory) }
-        pointee.flags.formUnion([.clientReadable, .clientWritable, .backendReadable, .backendWritable])
+        pointee.flags.formUnion(.allReady)
         return pump()
     }
 
     /// Points the backend watcher at `descriptor` and waits for `events` on it.
     private func watchBackend(_ descriptor: Int32, events: Int32) {
-        let watcher = pointer(to: \.backendWatcher)!
+        let watcher = backendWatcher
         if pointee.flags.contains(.backendWatcherReady) {
             setInterest(watcher, 0)
             unwrapd_ev_io_set(watcher, descriptor, 0)
@@ -66,14 +66,14 @@ extension UnsafeMutablePointer where Pointee == Connection {
 
     /// Closes the socket of a failed attempt and moves on to the next address.
     private func abandonBackendAttempt() {
-        if pointee.flags.contains(.backendWatcherReady) { setInterest(pointer(to: \.backendWatcher)!, 0) }
+        if pointee.flags.contains(.backendWatcherReady) { setInterest(backendWatcher, 0) }
         Glibc.close(pointee.backendDescriptor)
         pointee.backendDescriptor = -1
         pointee.backendAttempt += 1
     }
 
     private func failBackendConnect(errno code: Int32) -> StepOutcome {
-        _ = unwrapd_atomic_add(pointee.worker.pointee.shared.pointer(to: \.backend_connect_failures)!, 1)
+        pointee.worker.pointee.shared.add(1, to: pointee.worker.pointee.shared.backendConnectFailures)
         return close(.backendConnectFailed(errno: code))
     }
 }

@@ -10,26 +10,26 @@ extension UnsafeMutablePointer where Pointee == Connection {
         case .moved:
             return handshakeCompleted(ssl)
         case .needsRead:
-            setInterest(pointer(to: \.clientWatcher)!, IOEvents.read)
+            setInterest(clientWatcher, IOEvents.read)
             return .open
         case .needsWrite:
-            setInterest(pointer(to: \.clientWatcher)!, IOEvents.write)
+            setInterest(clientWatcher, IOEvents.write)
             return .open
         case let outcome where outcome.isEndOfStream && BIO_number_read(SSL_get_rbio(ssl)) == 0:
             return close(.clientLeftBeforeHandshake)
         case let outcome:
-            _ = unwrapd_atomic_add(pointee.worker.pointee.shared.pointer(to: \.handshakes_failed)!, 1)
+            pointee.worker.pointee.shared.add(1, to: pointee.worker.pointee.shared.handshakesFailed)
             return close(.handshakeFailed(outcome))
         }
     }
 
     private func handshakeCompleted(_ ssl: OpaquePointer) -> StepOutcome {
         let shared = pointee.worker.pointee.shared
-        _ = unwrapd_atomic_add(shared.pointer(to: \.handshakes_completed)!, 1)
+        shared.add(1, to: shared.handshakesCompleted)
         let resumed = unwrapd_SSL_session_reused(ssl) != 0
-        if resumed { _ = unwrapd_atomic_add(shared.pointer(to: \.sessions_resumed)!, 1) }
+        if resumed { shared.add(1, to: shared.sessionsResumed) }
         Log.debug("\(pointee.clientAddress) on \(pointee.frontend.pointee.name): \(TLSSessionSummary.describe(ssl))")
-        setInterest(pointer(to: \.clientWatcher)!, 0)
+        setInterest(clientWatcher, 0)
         pointee.phase = .connectingBackend
         armTimer(pointee.worker.pointee.connectTimeout)
         return connectBackend()

@@ -29,10 +29,10 @@ extension UnsafeMutablePointer where Pointee == Connection {
         connection.pointee.ssl = ssl
         connection.pointee.flags = [.clientReadable, .clientWritable]
 
-        let clientWatcher = connection.pointer(to: \.clientWatcher)!
+        let clientWatcher = connection.clientWatcher
         unwrapd_ev_io_init(clientWatcher, onClientEvent, descriptor, 0)
         clientWatcher.pointee.data = UnsafeMutableRawPointer(connection)
-        let timer = connection.pointer(to: \.timer)!
+        let timer = connection.timer
         unwrapd_ev_timer_init(timer, onConnectionTimeout, 0, 0)
         timer.pointee.data = UnsafeMutableRawPointer(connection)
         connection.armTimer(worker.pointee.handshakeTimeout)
@@ -46,15 +46,15 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// buffers, and frees the memory. The pointer is dangling afterwards.
     func close(_ reason: CloseReason) -> StepOutcome {
         let worker = pointee.worker
-        if Log.isEnabled(reason.level) {
+        let level = reason.level == .error ? Log.connectionFailureLevel : reason.level
+        if Log.isEnabled(level) {
             let text = reason.describe(ssl: pointee.ssl, backend: worker.pointee.backend.name)
-            let line = "\(pointee.clientAddress) on \(pointee.frontend.pointee.name): \(text)"
-            reason.level == .error ? Log.error(line) : (reason.level == .info ? Log.info(line) : Log.debug(line))
+            Log.emit(level, "\(pointee.clientAddress) on \(pointee.frontend.pointee.name): \(text)")
         }
         ERR_clear_error()
 
-        setInterest(pointer(to: \.clientWatcher)!, 0)
-        if pointee.flags.contains(.backendWatcherReady) { setInterest(pointer(to: \.backendWatcher)!, 0) }
+        setInterest(clientWatcher, 0)
+        if pointee.flags.contains(.backendWatcherReady) { setInterest(backendWatcher, 0) }
         stopTimer()
         if let ssl = pointee.ssl { SSL_free(ssl) }
         Glibc.close(pointee.clientDescriptor)
@@ -88,6 +88,6 @@ extension WorkerContext {
         }
         connection.pointee.next?.pointee.previous = connection.pointee.previous
         openConnections -= 1
-        _ = unwrapd_atomic_add(shared.pointer(to: \.open_connections)!, -1)
+        shared.add(-1, to: shared.openConnections)
     }
 }

@@ -15,7 +15,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
         let peeked = recv(descriptor, pointee.toBackend.tail, room, Int32(MSG_PEEK))
         if peeked < 0 {
             if errno == EAGAIN || errno == EINTR {
-                setInterest(pointer(to: \.clientWatcher)!, IOEvents.read)
+                setInterest(clientWatcher, IOEvents.read)
                 return .open
             }
             return close(.clientFailed(.failed(errno: errno)))
@@ -29,7 +29,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
             return close(.proxyHeaderInvalid(error))
         case .needMoreBytes:
             consumeHeaderBytes(peeked)
-            setInterest(pointer(to: \.clientWatcher)!, IOEvents.read)
+            setInterest(clientWatcher, IOEvents.read)
             return .open
         case .complete(let length, _):
             consumeHeaderBytes(length - received)

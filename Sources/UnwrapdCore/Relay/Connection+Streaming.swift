@@ -51,7 +51,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
             }
         }
         releaseEmptyChunks()
-        if pointee.flags.isSuperset(of: [.clientInputDone, .backendOutputShut, .backendInputDone, .clientOutputShut]) {
+        if pointee.flags.isSuperset(of: .bothDirectionsFinished) {
             return close(.finished)
         }
         waitForProgress()
@@ -202,7 +202,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
         if !flags.contains(.backendInputDone) && pointee.toClient.count < BufferPool.chunkSize {
             backend |= IOEvents.read
         }
-        setInterest(pointer(to: \.clientWatcher)!, client)
-        setInterest(pointer(to: \.backendWatcher)!, backend)
+        setInterest(clientWatcher, client)
+        setInterest(backendWatcher, backend)
     }
 }

@@ -39,6 +39,13 @@ struct Connection {
         static let tlsWriteNeedsRead = Flags(rawValue: 1 << 9)
         /// The backend watcher has been initialised (with the current backend socket).
         static let backendWatcherReady = Flags(rawValue: 1 << 10)
+
+        /// Each side's end of stream was passed on to the other: the connection is complete.
+        static let bothDirectionsFinished: Flags = [
+            .clientInputDone, .backendOutputShut, .backendInputDone, .clientOutputShut,
+        ]
+        /// After the backend connected: try every operation until it reports "would block".
+        static let allReady: Flags = [.clientReadable, .clientWritable, .backendReadable, .backendWritable]
     }
 
     var clientWatcher = ev_io()
@@ -106,13 +113,13 @@ extension UnsafeMutablePointer where Pointee == Connection {
 
     /// (Re)arms the connection's single timer to fire `seconds` from now.
     func armTimer(_ seconds: Double) {
-        let timer = pointer(to: \.timer)!
+        let timer = timer
         timer.pointee.repeat = seconds
         ev_timer_again(loop, timer)
     }
 
     func stopTimer() {
-        ev_timer_stop(loop, pointer(to: \.timer)!)
+        ev_timer_stop(loop, timer)
     }
 
     /// Returns the chunks of empty buffers to the pool, so that an idle connection holds no buffer memory.

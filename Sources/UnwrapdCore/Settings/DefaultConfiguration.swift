@@ -156,7 +156,8 @@ public enum DefaultConfiguration {
 
             # 0 silence, 1 errors, 2 info, 3 debug (3 is unwrapd's).
             log-level = \(defaults.logLevel)
-            # Deprecated: "quiet = on" is log-level = 1.
+            # Do not log failures of single connections (handshakes, backend connects),
+            # only errors of the daemon itself; they show again from log-level 2 on.
             # quiet = on
             # Log to this file instead of stderr; reopened on SIGUSR1.
             # log-filename = "/var/log/unwrapd.log"

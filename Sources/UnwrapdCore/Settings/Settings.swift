@@ -56,8 +56,11 @@ public struct Settings: Equatable, Sendable {
     /// `-p/--pidfile`.
     public var pidFile: String? = nil
 
-    /// `-L/--log-level`: 0 silent, 1 errors, 2 info, 3 debug (unwrapd's addition). `-q/--quiet` sets 1.
+    /// `-L/--log-level`: 0 silent, 1 errors, 2 info, 3 debug (unwrapd's addition).
     public var logLevel = 1
+    /// `-q/--quiet`: as hitch's, failures of single connections (handshakes, backend connects) are not logged;
+    /// errors of the daemon itself still are. They show again from `-L 2` on.
+    public var quiet = false
     /// `-l/--log-filename`: log to this file instead of stderr (reopened on SIGUSR1).
     public var logFile: String? = nil
     /// `-s/--syslog`: also log to syslog, with `--syslog-facility`.

@@ -71,9 +71,7 @@ struct SettingsBuilder {
         case .daemon: settings.daemonize = try parse(try SettingValue.boolean(text))
         case .pidFile: settings.pidFile = SettingValue.optionalText(text)
         case .logLevel: settings.logLevel = try parse(try SettingValue.logLevel(text))
-        case .quiet:
-            // hitch: "emit only error messages"; `off` leaves the level as it is.
-            if try parse(try SettingValue.boolean(text)) { settings.logLevel = 1 }
+        case .quiet: settings.quiet = try parse(try SettingValue.boolean(text))
         case .logFile: settings.logFile = SettingValue.optionalText(text)
         case .syslog: settings.syslog = try parse(try SettingValue.boolean(text))
         case .syslogFacility:

@@ -130,7 +130,7 @@ public enum Usage {
             Section(
                 title: "LOGGING",
                 options: [
-                    Option("-q  --quiet[=on|off]", "Be quiet; emit only error messages (deprecated, use 'log-level')"),
+                    Option("-q  --quiet[=on|off]", "Be quiet; log only errors of the daemon itself, not failures of single connections (deprecated, use 'log-level')"),
                     Option(
                         "-L  --log-level=NUM",
                         "Log level. 0=silence, 1=err, 2=info, 3=debug (unwrapd) (Default: \(defaults.logLevel))"),
@@ -146,7 +146,7 @@ public enum Usage {
                     Option("--daemon[=on|off]", "Fork into background and become a daemon (Default: off)"),
                     Option(
                         "--write-ip[=on|off]", "Write 1 octet with the IP family followed by the IP",
-                        "address in 4 (IPv4) or 16 (IPv6) octets little-endian", "to backend before the actual data",
+                        "address in 4 (IPv4) or 16 (IPv6) octets (network order)", "to backend before the actual data",
                         "(Default: off)"),
                     Option(
                         "--write-proxy-v1[=on|off]", "Write HAProxy's PROXY v1 (IPv4 or IPv6) protocol line",

@@ -23,10 +23,15 @@ public enum Log {
     nonisolated(unsafe) static var filePath: String? = nil
     nonisolated(unsafe) static var syslogEnabled = false
     nonisolated(unsafe) static var tag = ""
+    /// The level failures of single connections are logged at: errors, or info under `-q`.
+    nonisolated(unsafe) static var connectionFailureLevel = LogLevel.error
 
-    /// Applies `-L`, `-l`, `-s`; opens the log file (append). Called in the parent before fork.
-    public static func configure(level: LogLevel, file: String?, syslogFacility: Int32?) throws(SystemError) {
+    /// Applies `-L`, `-q`, `-l`, `-s`; opens the log file (append). Called in the parent before fork.
+    public static func configure(
+        level: LogLevel, quiet: Bool, file: String?, syslogFacility: Int32?
+    ) throws(SystemError) {
         threshold = level
+        connectionFailureLevel = quiet ? .info : .error
         if let file {
             let descriptor = try openLogFile(file)
             if fileDescriptor != STDERR_FILENO { close(fileDescriptor) }
@@ -42,17 +47,25 @@ public enum Log {
     /// Prefix for every line of this process, e.g. `worker 2: `.
     public static func setTag(_ newTag: String) { tag = newTag }
 
-    /// SIGUSR1: reopen the log file (after rotation). Keeps the old descriptor when the file cannot be opened.
-    public static func reopen() {
-        guard let filePath else { return }
+    /// SIGUSR1 in the parent: reopen the log file (after rotation). Returns the new descriptor for the workers, or
+    /// `nil` when there is no log file or it cannot be opened (then the old one stays in use).
+    static func reopen() -> Int32? {
+        guard let filePath else { return nil }
         do {
             let descriptor = try openLogFile(filePath)
-            let old = fileDescriptor
-            fileDescriptor = descriptor
-            close(old)
+            adopt(descriptor)
+            return descriptor
         } catch {
-            Log.error("cannot reopen log file: \(error)")
+            Log.error("cannot reopen the log file: \(error)")
+            return nil
         }
+    }
+
+    /// Logs to `descriptor` from now on (a worker receiving the parent's reopened log file).
+    static func adopt(_ descriptor: Int32) {
+        let old = fileDescriptor
+        fileDescriptor = descriptor
+        if old != STDERR_FILENO { close(old) }
     }
 
     @inlinable public static func isEnabled(_ level: LogLevel) -> Bool { level <= threshold }

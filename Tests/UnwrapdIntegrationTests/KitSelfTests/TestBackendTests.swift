@@ -118,6 +118,8 @@ import Testing
         let client = try PlainClient(port: backend.port)
         try client.send("anyone?")
         #expect(throws: TimeoutError.self) { try client.read(timeout: .milliseconds(100)) }
+        // The accept thread may not have run yet on a loaded machine: wait for it, then count.
+        _ = try backend.waitForConnection()
         #expect(backend.acceptedCount == 1)
         backend.stop()
         #expect([StreamEnd.eof, .reset].contains(try client.readToEnd(timeout: .seconds(5)).end))
