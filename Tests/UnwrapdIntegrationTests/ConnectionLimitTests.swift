@@ -8,11 +8,11 @@ import Testing
     @Test(arguments: [1, 2])
     func theNextClientIsServedOnlyOnceOneOfTheFirstNCloses(workers: Int) throws {
         let limit = 3
-        let directory = try TestDirectory("limit")
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(
-            backend: backend, in: directory, extraArguments: ["--max-connections=\(limit)", "--workers=\(workers)"])
+        let fixture = try RelayFixture("limit")
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--max-connections=\(limit)", "--workers=\(workers)"])
         defer { daemon.kill() }
 
         var served: [TLSTestClient] = []
@@ -55,11 +55,10 @@ import Testing
     /// While the cap holds and a client waits, the pause is one event: logged once, not again at every retry of
     /// the accept (the worker retries every 100 ms).
     @Test func aPauseThatLastsIsLoggedOnce() throws {
-        let directory = try TestDirectory("limit-log")
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(
-            backend: backend, in: directory, extraArguments: ["--max-connections=1"])
+        let fixture = try RelayFixture("limit-log")
+        defer { fixture.stop() }
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--max-connections=1"])
         defer { daemon.kill() }
 
         let served = try TLSTestClient(port: port)

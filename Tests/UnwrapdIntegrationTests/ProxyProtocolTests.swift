@@ -34,13 +34,11 @@ import Testing
 
     @Test(arguments: ["127.0.0.1", "::1"])
     func writeProxyV1SendsTheExactLineWithClientAndFrontendAddresses(_ host: String) throws {
-        let directory = try TestDirectory("proxy-v1")
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
+        let fixture = try RelayFixture("proxy-v1", backend: .record)
+        defer { fixture.stop() }
+        let backend = fixture.backend
         let frontend = Endpoint.tcp(host: host, port: try Ports.freeTCPPort(host: host))
-        let (daemon, _) = try RelayDaemon.start(
-            backend: backend, in: directory, frontends: ["--frontend=\(frontend.hitchAddress)"],
-            extraArguments: ["--write-proxy-v1"])
+        let daemon = try fixture.startDaemon(frontends: [frontend], ["--write-proxy-v1"])
         defer { daemon.kill() }
 
         let exchange = try exchange(with: frontend, backend: backend)
@@ -57,11 +55,11 @@ import Testing
     /// `--write-proxy` is `--write-proxy-v2`.
     @Test(arguments: ["--write-proxy-v2", "--write-proxy"])
     func writeProxyV2SendsAddressesPortsAndTLVs(_ flag: String) throws {
-        let directory = try TestDirectory("proxy-v2")
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(
-            backend: backend, in: directory, extraArguments: [flag, "--alpn-protos=h2,http/1.1"])
+        let fixture = try RelayFixture("proxy-v2", backend: .record)
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon([flag, "--alpn-protos=h2,http/1.1"])
         defer { daemon.kill() }
 
         let exchange = try exchange(
@@ -93,13 +91,11 @@ import Testing
 
     /// Over IPv6, and without SNI or ALPN: the TLVs that have no value are left out.
     @Test func writeProxyV2OverIPv6WithoutSNIOrALPN() throws {
-        let directory = try TestDirectory("proxy-v2-ipv6")
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
+        let fixture = try RelayFixture("proxy-v2-ipv6", backend: .record)
+        defer { fixture.stop() }
+        let backend = fixture.backend
         let frontend = Endpoint.tcp(host: "::1", port: try Ports.freeTCPPort(host: "::1"))
-        let (daemon, _) = try RelayDaemon.start(
-            backend: backend, in: directory, frontends: ["--frontend=\(frontend.hitchAddress)"],
-            extraArguments: ["--write-proxy-v2", "--alpn-protos=h2"])
+        let daemon = try fixture.startDaemon(frontends: [frontend], ["--write-proxy-v2", "--alpn-protos=h2"])
         defer { daemon.kill() }
 
         let exchange = try exchange(with: frontend, backend: backend, options: TLSClientOptions())
@@ -119,24 +115,23 @@ import Testing
     /// whether it verified, and its CN; on a resumed session, that the certificate came with the session.
     @Test(arguments: ["optional", "required"])
     func writeProxyV2ReportsTheClientCertificate(_ clientVerify: String) throws {
-        let directory = try TestDirectory("proxy-v2-cert")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
-        let port = try Ports.freeTCPPort()
-        let config = try directory.write(
+        let fixture = try RelayFixture("proxy-v2-cert", backend: .record)
+        defer { fixture.stop() }
+        let (backend, certificates) = (fixture.backend, fixture.certificates)
+        // Everything in the file, the frontend and backend too.
+        let config = try fixture.directory.write(
             """
-            frontend = "[127.0.0.1]:\(port)"
+            frontend = "[127.0.0.1]:\(fixture.port)"
             backend = "\(backend.hitchAddress)"
-            pem-file = "\(try certificates.server(["a.example"]).pemFile)"
+            pem-file = "\(fixture.pem)"
             write-proxy-v2 = on
             client-verify = \(clientVerify)
             client-verify-ca = "\(certificates.clientCAFile)"
 
             """, to: "unwrapd.conf")
-        let daemon = try DaemonProcess.start(["--config=\(config)"], in: directory)
+        let daemon = try DaemonProcess.start(["--config=\(config)"], in: fixture.directory)
         defer { daemon.kill() }
-        let endpoint = Endpoint.tcp(host: "127.0.0.1", port: port)
+        let endpoint = Endpoint.tcp(host: "127.0.0.1", port: fixture.port)
         let alice = TLSClientOptions.clientCertificate(
             try certificates.client(commonName: "alice"), TLSClientOptions(serverName: "a.example"))
 
@@ -179,13 +174,13 @@ import Testing
 
     /// `proxy-tlv = off` leaves the SSL TLV out; the others stay.
     @Test func proxyTLVOffLeavesTheSSLTLVOut() throws {
-        let directory = try TestDirectory("proxy-tlv-off")
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
+        let fixture = try RelayFixture("proxy-tlv-off", backend: .record)
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let directory = fixture.directory
         let config = try directory.write("proxy-tlv = off\n", to: "unwrapd.conf")
-        let (daemon, port) = try RelayDaemon.start(
-            backend: backend, in: directory,
-            extraArguments: ["--config=\(config)", "--write-proxy-v2", "--alpn-protos=h2"])
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--config=\(config)", "--write-proxy-v2", "--alpn-protos=h2"])
         defer { daemon.kill() }
 
         let exchange = try exchange(
@@ -199,12 +194,13 @@ import Testing
 
     /// `proxy-authority = off` leaves the AUTHORITY (SNI) TLV out; the others stay.
     @Test func proxyAuthorityOffLeavesTheAuthorityTLVOut() throws {
-        let directory = try TestDirectory("proxy-auth-off")
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
+        let fixture = try RelayFixture("proxy-auth-off", backend: .record)
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let directory = fixture.directory
         let config = try directory.write("proxy-authority = off\n", to: "unwrapd.conf")
-        let (daemon, port) = try RelayDaemon.start(
-            backend: backend, in: directory, extraArguments: ["--config=\(config)", "--write-proxy-v2"])
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--config=\(config)", "--write-proxy-v2"])
         defer { daemon.kill() }
 
         let exchange = try exchange(with: .tcp(host: "127.0.0.1", port: port), backend: backend)
@@ -216,11 +212,10 @@ import Testing
 
     /// `proxy-client-cert = on` adds the client certificate in PEM (TLV 0xE0, as hitch does).
     @Test func proxyClientCertificateAddsThePEM() throws {
-        let directory = try TestDirectory("proxy-v2-pem")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
-        let config = try directory.write(
+        let fixture = try RelayFixture("proxy-v2-pem", backend: .record)
+        defer { fixture.stop() }
+        let (backend, certificates) = (fixture.backend, fixture.certificates)
+        let config = try fixture.directory.write(
             """
             write-proxy-v2 = on
             proxy-client-cert = on
@@ -228,8 +223,8 @@ import Testing
             client-verify-ca = "\(certificates.clientCAFile)"
 
             """, to: "unwrapd.conf")
-        let (daemon, port) = try RelayDaemon.start(
-            backend: backend, in: directory, extraArguments: ["--config=\(config)"])
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--config=\(config)"])
         defer { daemon.kill() }
 
         let bob = try certificates.client(commonName: "bob")
@@ -237,7 +232,7 @@ import Testing
             with: .tcp(host: "127.0.0.1", port: port), backend: backend,
             options: .clientCertificate(bob, TLSClientOptions(serverName: "a.example")))
         let header = try ProxyV2Header.parse(exchange.received)
-        let pem = header.tlvs(0xE0).map(\.text)
+        let pem = header.tlvs(0xE0).map { $0.text }
         #expect(pem == [try String(contentsOfFile: bob.certificateFile, encoding: .utf8)])
         #expect(try header.ssl()?.text(ProxyV2Header.TLVType.sslCommonName) == "bob")
         #expect(Array(exchange.received[header.length...]) == Self.payload)
@@ -248,13 +243,11 @@ import Testing
     /// stud's `--write-ip`: the family octet (AF_INET 2, AF_INET6 10) and the client's address in network order.
     @Test(arguments: ["127.0.0.1", "::1"])
     func writeIPSendsTheFamilyOctetAndTheClientAddress(_ host: String) throws {
-        let directory = try TestDirectory("proxy-write-ip")
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
+        let fixture = try RelayFixture("proxy-write-ip", backend: .record)
+        defer { fixture.stop() }
+        let backend = fixture.backend
         let frontend = Endpoint.tcp(host: host, port: try Ports.freeTCPPort(host: host))
-        let (daemon, _) = try RelayDaemon.start(
-            backend: backend, in: directory, frontends: ["--frontend=\(frontend.hitchAddress)"],
-            extraArguments: ["--write-ip"])
+        let daemon = try fixture.startDaemon(frontends: [frontend], ["--write-ip"])
         defer { daemon.kill() }
 
         let exchange = try exchange(with: frontend, backend: backend)
@@ -294,10 +287,11 @@ import Testing
     @Test(arguments: clientHeaders.map(\.name))
     func proxyProxyPassesTheClientsHeaderOnVerbatim(_ name: String) throws {
         let header = Self.clientHeaders.first { $0.name == name }!.bytes
-        let directory = try TestDirectory("proxy-proxy")
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory, extraArguments: ["--proxy-proxy"])
+        let fixture = try RelayFixture("proxy-proxy", backend: .record)
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--proxy-proxy"])
         defer { daemon.kill() }
 
         let client = try TLSTestClient(port: port, options: TLSClientOptions(serverName: "a.example"))
@@ -317,10 +311,11 @@ import Testing
         ("v2", [Array(v2Header[0..<5]), Array(v2Header[5..<15]), Array(v2Header[15..<30]), Array(v2Header[30...])]),
     ])
     func proxyProxyAcceptsAHeaderSplitAcrossWrites(_ version: String, _ pieces: [[UInt8]]) throws {
-        let directory = try TestDirectory("proxy-proxy-split")
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory, extraArguments: ["--proxy-proxy"])
+        let fixture = try RelayFixture("proxy-proxy-split", backend: .record)
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--proxy-proxy"])
         defer { daemon.kill() }
 
         let client = try TLSTestClient(port: port, options: TLSClientOptions(serverName: "a.example"))
@@ -345,10 +340,11 @@ import Testing
     /// The header and the ClientHello in one TCP segment: the daemon takes the header's bytes and leaves the
     /// TLS bytes to TLS.
     @Test func proxyProxyAcceptsAHeaderArrivingWithTheClientHello() throws {
-        let directory = try TestDirectory("proxy-proxy-hello")
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory, extraArguments: ["--proxy-proxy"])
+        let fixture = try RelayFixture("proxy-proxy-hello", backend: .record)
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--proxy-proxy"])
         defer { daemon.kill() }
 
         let header = Array("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n".utf8)
@@ -394,10 +390,11 @@ import Testing
     @Test(arguments: invalidHeaders.map(\.name))
     func proxyProxyClosesOnAnInvalidHeaderWithoutABackendConnection(_ name: String) throws {
         let invalid = Self.invalidHeaders.first { $0.name == name }!
-        let directory = try TestDirectory("proxy-proxy-bad")
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory, extraArguments: ["--proxy-proxy"])
+        let fixture = try RelayFixture("proxy-proxy-bad", backend: .record)
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--proxy-proxy"])
         defer { daemon.kill() }
 
         let client = try PlainClient(port: port)

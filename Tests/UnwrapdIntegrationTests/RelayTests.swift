@@ -23,10 +23,11 @@ import Testing
 
     @Test(arguments: BackendKind.allCases)
     func bytesAreRelayedOneToOneBothWays(_ kind: BackendKind) throws {
-        let directory = try TestDirectory("relay-1to1")
-        let backend = try kind.start(.echo, in: directory)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory)
+        let fixture = try RelayFixture("relay-1to1") { directory in try kind.start(.echo, in: directory) }
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon()
         defer { daemon.kill() }
 
         let client = try TLSTestClient(port: port, options: TLSClientOptions(serverName: "a.example"))
@@ -65,16 +66,15 @@ import Testing
     }
 
     @Test func ipv6AndSeveralFrontendsServeAtOnce() throws {
-        let directory = try TestDirectory("relay-frontends")
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
+        let fixture = try RelayFixture("relay-frontends")
+        defer { fixture.stop() }
+        let backend = fixture.backend
         let endpoints: [Endpoint] = [
             .tcp(host: "::1", port: try Ports.freeTCPPort(host: "::1")),
             .tcp(host: "127.0.0.1", port: try Ports.freeTCPPort()),
             .tcp(host: "127.0.0.1", port: try Ports.freeTCPPort()),
         ]
-        let (daemon, _) = try RelayDaemon.start(
-            backend: backend, in: directory, frontends: endpoints.map { "--frontend=\($0.hitchAddress)" })
+        let daemon = try fixture.startDaemon(frontends: endpoints)
         defer { daemon.kill() }
 
         // One client per frontend, all connected at once; each sends its own message.
@@ -109,11 +109,13 @@ import Testing
     func aClientThatSendsCloseNotifyRightAfterItsRequestStillGetsTheWholeResponse(
         _ responseStarts: BackendBehavior.Trigger
     ) throws {
-        let directory = try TestDirectory("relay-half-a")
         let size = 5 << 20
-        let backend = try TestBackend(.sendPseudoRandom(count: size, seed: 11, when: responseStarts))
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory)
+        let fixture = try RelayFixture(
+            "relay-half-a", backend: .sendPseudoRandom(count: size, seed: 11, when: responseStarts))
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon()
         defer { daemon.kill() }
 
         let client = try TLSTestClient(port: port)
@@ -134,11 +136,13 @@ import Testing
 
     /// (b) The backend's EOF is the client's close_notify, after the last byte; the other direction stays open.
     @Test func theBackendsEOFReachesTheClientAsCloseNotifyAfterAllDataWhileTheClientCanStillSend() throws {
-        let directory = try TestDirectory("relay-half-b")
         let size = 5 << 20
-        let backend = try TestBackend(.sendPseudoRandom(count: size, seed: 12, when: .onConnect))
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory)
+        let fixture = try RelayFixture(
+            "relay-half-b", backend: .sendPseudoRandom(count: size, seed: 12, when: .onConnect))
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon()
         defer { daemon.kill() }
 
         let client = try TLSTestClient(port: port)
@@ -171,13 +175,13 @@ import Testing
     /// close_notify must wait behind them. The client reads 4 KiB at a time with a pause of 1 ms — slowness is the
     /// point here, not a wait for readiness — through small socket buffers on both ends of its connection.
     @Test func theBackendsEOFWaitsBehindBytesASlowClientHasNotReadYet() throws {
-        let directory = try TestDirectory("relay-half-b2")
         // Not a multiple of the 16 KiB relay buffer: the last read leaves room for the EOF behind the last bytes.
         let size = (256 << 10) + 5000
-        let backend = try TestBackend(.sendPseudoRandom(count: size, seed: 16, when: .onConnect))
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(
-            backend: backend, in: directory, extraArguments: ["--send-bufsize=4096"])
+        let fixture = try RelayFixture(
+            "relay-half-b2", backend: .sendPseudoRandom(count: size, seed: 16, when: .onConnect))
+        defer { fixture.stop() }
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--send-bufsize=4096"])
         defer { daemon.kill() }
 
         let client = try TLSTestClient(port: port, options: TLSClientOptions(receiveBufferSize: 4096))
@@ -200,10 +204,11 @@ import Testing
 
     /// (c) The client's close_notify is the backend's EOF, after the last byte.
     @Test func theClientsCloseNotifyReachesTheBackendAsEOFAfterAllBytes() throws {
-        let directory = try TestDirectory("relay-half-c")
-        let backend = try TestBackend(.record, keepLimit: 0)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory)
+        let fixture = try RelayFixture("relay-half-c") { _ in try TestBackend(.record, keepLimit: 0) }
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon()
         defer { daemon.kill() }
 
         let client = try TLSTestClient(port: port)
@@ -225,11 +230,13 @@ import Testing
     /// (d) A client's TCP EOF without close_notify is a half-close too (design §2): the backend sees EOF after
     /// the request, and its response still reaches the client, ended by close_notify.
     @Test func aClientsEOFWithoutCloseNotifyIsAHalfCloseToo() throws {
-        let directory = try TestDirectory("relay-half-d")
         let size = 1 << 20
-        let backend = try TestBackend(.sendPseudoRandom(count: size, seed: 15, when: .afterEOF))
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory)
+        let fixture = try RelayFixture(
+            "relay-half-d", backend: .sendPseudoRandom(count: size, seed: 15, when: .afterEOF))
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon()
         defer { daemon.kill() }
 
         let client = try TLSTestClient(port: port)
@@ -252,11 +259,14 @@ import Testing
 /// The heavy relay tests, one at a time: they use both cores, and the memory test measures the worker's RSS.
 @Suite(.serialized) struct RelayLoadTests {
     @Test func fiftyMebibytesEachWayAtTheSameTime() throws {
-        let directory = try TestDirectory("relay-duplex")
         let size = 50 << 20
-        let backend = try TestBackend(.sendPseudoRandom(count: size, seed: 31, when: .onConnect), keepLimit: 0)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory)
+        let fixture = try RelayFixture("relay-duplex") { _ in
+            try TestBackend(.sendPseudoRandom(count: size, seed: 31, when: .onConnect), keepLimit: 0)
+        }
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon()
         defer { daemon.kill() }
 
         let client = try TLSTestClient(port: port)
@@ -282,10 +292,11 @@ import Testing
         let clientsPerThread = 50
         let rounds = 4
         let chunkSize = 8 << 10
-        let directory = try TestDirectory("relay-200")
-        let backend = try TestBackend(.echo, keepLimit: 0)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory, extraArguments: ["--workers=2"])
+        let fixture = try RelayFixture("relay-200") { _ in try TestBackend(.echo, keepLimit: 0) }
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--workers=2"])
         defer { daemon.kill() }
 
         let failures = Monitor<[String]>([])
@@ -371,13 +382,16 @@ import Testing
     /// of buffering (its RSS hardly grows; relay buffers are 16 KiB per direction), the backend is held back,
     /// and once the client reads, every byte arrives in order.
     @Test func aClientThatDoesNotReadHoldsTheBackendBackWithBoundedWorkerMemory() throws {
-        let directory = try TestDirectory("relay-pressure")
         let size = 64 << 20
         let request = Array("start".utf8)
-        let backend = try TestBackend(
-            .sendPseudoRandom(count: size, seed: 41, when: .afterReceiving(request.count)), keepLimit: 0)
-        defer { backend.stop() }
-        let (daemon, port) = try RelayDaemon.start(backend: backend, in: directory)
+        let fixture = try RelayFixture("relay-pressure") { _ in
+            try TestBackend(
+                .sendPseudoRandom(count: size, seed: 41, when: .afterReceiving(request.count)), keepLimit: 0)
+        }
+        defer { fixture.stop() }
+        let backend = fixture.backend
+        let port = fixture.port
+        let daemon = try fixture.startDaemon()
         defer { daemon.kill() }
         let worker = try daemon.waitForChildren(count: 1)[0]
 
