@@ -13,6 +13,7 @@ func onClientEvent(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_io
     case .handshaking: _ = connection.continueHandshake()
     case .connectingBackend: connection.setInterest(watcher!, 0)
     case .streaming: _ = connection.pump()
+    case .lingering: _ = connection.drainRefusedClient()
     }
 }
 
@@ -40,5 +41,7 @@ func onConnectionTimeout(_ loop: OpaquePointer?, _ timer: UnsafeMutablePointer<e
         _ = connection.close(.backendConnectTimedOut(seconds: worker.connectTimeout))
     case .streaming:
         connection.stopTimer()
+    case .lingering:
+        _ = connection.close(.refusalDelivered)
     }
 }

@@ -23,11 +23,13 @@ enum CloseReason {
     case outOfMemory
     /// The worker is shutting down.
     case workerStopping
+    /// A refused client finished (or took too long) after its refusal was logged.
+    case refusalDelivered
 
     /// The log level of the line for this close.
     var level: LogLevel {
         switch self {
-        case .finished, .workerStopping: .debug
+        case .finished, .workerStopping, .refusalDelivered: .debug
         case .clientLeftBeforeHandshake, .clientFailed: .info
         case .handshakeFailed, .handshakeTimedOut, .proxyHeaderInvalid, .proxyHeaderIncomplete, .backendConnectFailed,
             .backendConnectTimedOut, .backendFailed, .outOfMemory:
@@ -51,6 +53,7 @@ enum CloseReason {
             "backend \(backend): \(operation): \(CloseReason.describe(errno: code))"
         case .outOfMemory: "out of memory for a connection buffer"
         case .workerStopping: "closed: worker stopping"
+        case .refusalDelivered: "closed after the refused handshake"
         }
     }
 

@@ -46,12 +46,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// buffers, and frees the memory. The pointer is dangling afterwards.
     func close(_ reason: CloseReason) -> StepOutcome {
         let worker = pointee.worker
-        let level = reason.level == .error ? Log.connectionFailureLevel : reason.level
-        if Log.isEnabled(level) {
-            let text = reason.describe(ssl: pointee.ssl, backend: worker.pointee.backend.name)
-            Log.emit(level, "\(pointee.clientAddress) on \(pointee.frontend.pointee.name): \(text)")
-        }
-        ERR_clear_error()
+        log(reason)
 
         setInterest(clientWatcher, 0)
         if pointee.flags.contains(.backendWatcherReady) { setInterest(backendWatcher, 0) }
@@ -67,6 +62,18 @@ extension UnsafeMutablePointer where Pointee == Connection {
         deallocate()
         if worker.pointee.acceptPaused { worker.resumeAccepting() }
         return .closed
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Connection {
+    /// Logs why the connection ends (errors at the level `-q` allows) and empties OpenSSL's error queue.
+    func log(_ reason: CloseReason) {
+        let level = reason.level == .error ? Log.connectionFailureLevel : reason.level
+        if Log.isEnabled(level) {
+            let text = reason.describe(ssl: pointee.ssl, backend: pointee.worker.pointee.backend.name)
+            Log.emit(level, "\(pointee.clientAddress) on \(pointee.frontend.pointee.name): \(text)")
+        }
+        ERR_clear_error()
     }
 }
 

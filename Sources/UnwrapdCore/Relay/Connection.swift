@@ -7,7 +7,8 @@ import Glibc
 ///
 /// The struct holds only plain values and pointers (no class references), so a libev callback reaches it with no
 /// reference counting and no allocation. Its life: `readingProxyHeader` (with `--proxy-proxy`) → `handshaking` →
-/// `connectingBackend` → `streaming` → closed (freed). See design §2.
+/// `connectingBackend` → `streaming` → closed (freed), or `handshaking` → `lingering` → closed for a refused client.
+/// See design §2.
 struct Connection {
     /// Where the connection is in its life.
     enum Phase: UInt8 {
@@ -15,7 +16,14 @@ struct Connection {
         case handshaking
         case connectingBackend
         case streaming
+        /// The handshake was refused: the alert is sent and our side shut down; what the client still sends is
+        /// read and dropped until it closes (or `lingerSeconds` pass), so that closing does not reset the
+        /// connection before the client has read the alert.
+        case lingering
     }
+
+    /// How long a refused client may keep sending before the connection is closed anyway.
+    static let lingerSeconds = 2.0
 
     /// What is known about each side; all false at first.
     struct Flags: OptionSet {

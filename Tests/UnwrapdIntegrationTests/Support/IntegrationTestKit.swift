@@ -10,9 +10,14 @@
 /// - `TestBackend` + `BackendBehavior` + `BackendConnection`: echo / record / respond / pseudo-random / silent
 ///   backends on TCP or a UNIX socket; per-connection bytes, SHA-256, EOF; `acceptedCount`.
 /// - `Ports`: free TCP ports (or bound sockets for socket activation).
-/// - `DaemonProcess`: start with systemd-notify readiness, logs as files, signals, workers, stop, run-to-end.
+/// - `DaemonProcess`: start with systemd-notify readiness, logs as files, signals, workers, stop, run-to-end;
+///   `startUnwrapd` (fresh frontend port in front of a backend), `configArgument` (a hitch.conf as `--config=`),
+///   `logLines(forClientPort:)` / `waitForLog(forClientPort:)` (what was logged about one client connection).
 /// - `TLSTestClient` + `TLSClientOptions`: OpenSSL client with SNI, ALPN, versions, ciphers, client
-///   certificates, resumption (`TLSSession`), alerts (`TLSAlert`), half-close, large-transfer helpers.
+///   certificates, resumption (`TLSSession`), alerts (`TLSAlert`), half-close, large-transfer helpers,
+///   client-initiated renegotiation, how the peer closed the TCP connection (`waitForPeerToClose`: FIN or RST).
+/// - `RawTLSHello`: a hand-built TLS 1.2 ClientHello (offers what OpenSSL will not, e.g. compression) and the
+///   server's first reply.
 /// - `PlainClient`: raw TCP for garbage, plain HTTP, idle connections.
 /// - `CommandLineTools`: `openssl s_client`, `curl`, with stdin and a timeout.
 /// - `waitUntil`: polling for conditions without a signal (a respawned worker appearing).

@@ -47,8 +47,12 @@ final class TLSTestClient {
             if let host = options.verifyHostname, SSL_set1_host(ssl, host) != 1 {
                 throw configurationError("verify host \(host)")
             }
-            if let session = options.session, SSL_set_session(ssl, session.pointer) != 1 {
-                throw configurationError("session")
+            if let session = options.session {
+                // A copy: OpenSSL marks the session a connection uses not resumable when that connection ends
+                // without close_notify, and one `TLSSession` may be offered by many connections.
+                guard let copy = SSL_SESSION_dup(session.pointer) else { throw configurationError("session copy") }
+                defer { SSL_SESSION_free(copy) }
+                if SSL_set_session(ssl, copy) != 1 { throw configurationError("session") }
             }
         } catch {
             close()
@@ -144,6 +148,18 @@ final class TLSTestClient {
         if result < 0 { throw failure("shutdown", result) }
     }
 
+    /// Starts a client-initiated renegotiation (TLS 1.2 and older: `SSL_renegotiate`) and drives its handshake to
+    /// the end. A server that refuses renegotiation answers with a `no_renegotiation` alert or closes: this throws,
+    /// and `receivedAlert` tells which. Application data arriving meanwhile makes OpenSSL fail the handshake.
+    func renegotiate() throws(TLSClientError) {
+        try requireOpen("renegotiate")
+        OpenSSLErrorQueue.clear()
+        let started = SSL_renegotiate(ssl)
+        if started != 1 { throw failure("renegotiate", started) }
+        let result = SSL_do_handshake(ssl)
+        if result != 1 { throw failure("renegotiate", result) }
+    }
+
     /// Closes abruptly: no close_notify, socket closed (idempotent; deinit does it too).
     func close() {
         guard !isClosed else { return }
@@ -190,6 +206,11 @@ final class TLSTestClient {
         return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
     }
     var sessionReused: Bool { unwrapd_SSL_session_reused(ssl) == 1 }
+    /// Completed renegotiations (and started ones: OpenSSL counts `SSL_renegotiate` calls).
+    var renegotiationCount: Int { unwrapd_SSL_num_renegotiations(ssl) }
+
+    /// This end's TCP port: the daemon logs the client as `[127.0.0.1]:PORT`.
+    var localPort: UInt16 { (try? Sockets.localPort(of: fd)) ?? 0 }
 
     /// A copy of the current session (for TLS 1.3 possibly not yet resumable: see `resumableSession`).
     /// A copy, because OpenSSL marks a connection's own session not resumable when the connection is closed
