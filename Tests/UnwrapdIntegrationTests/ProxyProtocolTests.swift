@@ -27,7 +27,7 @@ import Testing
         try client.sendCloseNotify()
         let final = try backend.waitForConnection(index).waitForEOF()
         #expect(try client.readToEnd(timeout: .seconds(5)).end == .closeNotify)
-        return Exchange(client: client, clientPort: try Sockets.localPort(of: client.fd), received: final.received)
+        return Exchange(client: client, clientPort: client.localPort, received: final.received)
     }
 
     // MARK: - PROXY v1
@@ -319,7 +319,7 @@ import Testing
         defer { daemon.kill() }
 
         let client = try TLSTestClient(port: port, options: TLSClientOptions(serverName: "a.example"))
-        let clientPort = try Sockets.localPort(of: client.fd)
+        let clientPort = client.localPort
         try Sockets.setOption(client.fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         for (index, piece) in pieces.enumerated() {
             try Sockets.sendAll(client.fd, piece)
@@ -402,8 +402,8 @@ import Testing
         try client.send(invalid.bytes)
         if invalid.halfClose { try client.shutdownWrite() }
         #expect([StreamEnd.eof, .reset].contains(try client.waitForClose(timeout: .seconds(5))))
-        let lines = try daemon.waitForLog(containing: invalid.logged)
-        #expect(lines.contains { $0.contains("[127.0.0.1]:\(clientPort) on [127.0.0.1]:\(port)") }, "\(lines)")
+        let lines = try daemon.waitForLog(forClientPort: clientPort, containing: invalid.logged)
+        #expect(lines.contains { $0.contains("[127.0.0.1]:\(clientPort) on [127.0.0.1]:\(port): \(invalid.logged)") })
         #expect(backend.acceptedCount == 0)
 
         // The daemon goes on serving clients with a valid header.

@@ -164,9 +164,7 @@ import Testing
         #expect(final.receivedSHA256 == sent)
 
         // Both directions are done: the daemon closes the client's connection.
-        #expect(try Sockets.waitFor(client.fd, events: Int16(POLLIN), deadline: .after(.seconds(5))))
-        var byte: UInt8 = 0
-        #expect(recv(client.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0, "the daemon did not close the socket")
+        #expect(try client.waitForPeerToClose() == .eof)
         #expect(try daemon.stop() == .exited(0))
     }
 
