@@ -18,6 +18,12 @@
 ///   client-initiated renegotiation, how the peer closed the TCP connection (`waitForPeerToClose`: FIN or RST).
 /// - `RawTLSHello`: a hand-built TLS 1.2 ClientHello (offers what OpenSSL will not, e.g. compression) and the
 ///   server's first reply.
+/// - `TLSTestClient.transferDuplex`: sends and receives at once on one thread (nonblocking, `poll`), hashing both
+///   ways; `TLSClientOptions.receiveBufferSize` for clients that push back early.
+/// - `RelayFixture`: directory, certificate, backend (its own or the test's) and frontend port, daemon start.
+/// - `ProxyV2Header`: the kit's own decoder of a PROXY v2 header and its TLVs, as a backend received it.
+/// - `ProcessTable.residentBytes` (a worker's RSS), `TCPSocketTable.receiveQueue` (unread bytes on any loopback
+///   socket, the daemon's too: "the daemon has read this").
 /// - `PlainClient`: raw TCP for garbage, plain HTTP, idle connections.
 /// - `CommandLineTools`: `openssl s_client`, `curl`, with stdin and a timeout.
 /// - `waitUntil`: polling for conditions without a signal (a respawned worker appearing).

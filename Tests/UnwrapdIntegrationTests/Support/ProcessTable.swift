@@ -33,6 +33,17 @@ enum ProcessTable {
         return entry.state != "Z" && entry.state != "X"
     }
 
+    /// The resident set size of `pid` in bytes (`VmRSS` of /proc/<pid>/status), nil if no such process.
+    static func residentBytes(_ pid: pid_t) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
+        // "VmRSS:\t    5120 kB"
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard fields.count == 3, fields[2] == "kB", let kilobytes = Int(fields[1]) else { return nil }
+        return kilobytes * 1024
+    }
+
     /// The children of `pid`, from /proc/<pid>/task/<tid>/children of each of its threads; sorted.
     static func children(of pid: pid_t) -> [pid_t] {
         guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else {

@@ -18,10 +18,16 @@ struct RelayFixture {
 
     /// `label` names the test directory (keep it short).
     init(_ label: String, backend behavior: BackendBehavior = .echo) throws {
+        try self.init(label) { _ in try TestBackend(behavior) }
+    }
+
+    /// With a backend the test makes itself, in the fixture's directory (on a UNIX socket there, with a keep
+    /// limit, ...): `RelayFixture("relay") { try TestBackend.unix(.echo, in: $0) }`. `stop()` stops it too.
+    init(_ label: String, makingBackend makeBackend: (TestDirectory) throws -> TestBackend) throws {
         directory = try TestDirectory(label)
         certificates = try TestCertificates(in: directory)
         pem = try certificates.server(["a.example"]).pemFile
-        backend = try TestBackend(behavior)
+        backend = try makeBackend(directory)
         port = try Ports.freeTCPPort()
     }
 
@@ -36,6 +42,14 @@ struct RelayFixture {
     /// Starts the daemon with `arguments(extra)` and waits for its readiness.
     func startDaemon(_ extra: [String] = [], environment: [String: String] = [:]) throws -> DaemonProcess {
         try DaemonProcess.start(arguments(extra), in: directory, environment: environment)
+    }
+
+    /// Starts the daemon listening on `frontends` (IPv6, several at once) instead of `port`, and waits for its
+    /// readiness.
+    func startDaemon(frontends: [Endpoint], _ extra: [String] = []) throws -> DaemonProcess {
+        try DaemonProcess.start(
+            frontends.map { "--frontend=\($0.hitchAddress)" } + ["--backend=\(backend.hitchAddress)"] + extra + [pem],
+            in: directory)
     }
 
     /// A TLS client to the frontend (SNI `a.example`, trusting the test CA), handshake done.

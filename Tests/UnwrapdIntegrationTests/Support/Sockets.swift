@@ -92,12 +92,17 @@ enum Sockets {
         }
     }
 
-    /// Connects a blocking socket to `endpoint`, giving up after `timeout`.
-    static func connect(to endpoint: Endpoint, timeout: Duration) throws(SystemCallError) -> Int32 {
+    /// Connects a blocking socket to `endpoint`, giving up after `timeout`. `receiveBufferSize` sets SO_RCVBUF
+    /// before connecting (the kernel doubles it and stops autotuning it): a client that does not read then holds
+    /// little in its kernel, and back-pressure reaches the peer sooner.
+    static func connect(
+        to endpoint: Endpoint, timeout: Duration, receiveBufferSize: Int32? = nil
+    ) throws(SystemCallError) -> Int32 {
         KitProcessSetup.prepare()
         let address = try address(of: endpoint)
         let fd = try streamSocket(family: address.family, nonBlocking: true)
         do throws(SystemCallError) {
+            if let receiveBufferSize { try setOption(fd, SOL_SOCKET, SO_RCVBUF, receiveBufferSize) }
             let result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
             if result != 0 {
                 guard errno == EINPROGRESS || errno == EAGAIN else { throw SystemCallError("connect(\(endpoint))") }

@@ -30,6 +30,9 @@ struct TLSClientOptions: Sendable {
     /// default level 1, and a test that checks that the daemon refuses them must at least offer them), else the
     /// library default.
     var securityLevel: Int32? = nil
+    /// SO_RCVBUF of the client socket, set before connecting; nil keeps the kernel's (autotuned, up to
+    /// `net.ipv4.tcp_rmem`'s maximum). Small values make a client that does not read push back sooner.
+    var receiveBufferSize: Int32? = nil
     var connectTimeout: Duration = .seconds(5)
     /// Bound on each blocking read and write (SO_RCVTIMEO/SO_SNDTIMEO), the handshake's steps included.
     var ioTimeout: Duration = .seconds(10)

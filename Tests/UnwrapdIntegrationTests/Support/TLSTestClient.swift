@@ -27,7 +27,8 @@ final class TLSTestClient {
         self.options = options
         context = try TLSTestClient.makeContext(options)
         do {
-            fd = try Sockets.connect(to: endpoint, timeout: options.connectTimeout)
+            fd = try Sockets.connect(
+                to: endpoint, timeout: options.connectTimeout, receiveBufferSize: options.receiveBufferSize)
         } catch {
             SSL_CTX_free(context)
             throw error
@@ -281,8 +282,9 @@ final class TLSTestClient {
         }
     }
 
-    /// Builds the error for a failed SSL call; reads errno first, before anything can change it.
-    private func failure(_ operation: String, _ result: Int32) -> TLSClientError {
+    /// Builds the error for a failed SSL call; reads errno first, before anything can change it. Internal (not
+    /// private) for the client's extensions in other files (`transferDuplex`).
+    func failure(_ operation: String, _ result: Int32) -> TLSClientError {
         let savedErrno = errno
         let code = SSL_get_error(ssl, result)
         let unexpectedEOF = OpenSSLErrorQueue.peekReason() == SSL_R_UNEXPECTED_EOF_WHILE_READING
