@@ -118,7 +118,8 @@ struct Supervisor {
                 Log.error("\(SystemError("poll", "worker channels"))")
                 return false
             }
-            for (position, index) in zip(descriptors.indices, waiting).reversed() where descriptors[position].revents != 0 {
+            for (position, index) in zip(descriptors.indices, waiting).reversed()
+            where descriptors[position].revents != 0 {
                 switch ControlChannel.receive(on: slots[index].channel!) {
                 case .message(.ready, _):
                     waiting.remove(at: position)

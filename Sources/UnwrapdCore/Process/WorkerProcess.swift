@@ -70,6 +70,7 @@ enum WorkerProcess {
                 backend: BackendTarget(addresses: addresses, name: settings.backend.displayName, isTCP: isTCP),
                 header: BackendHeaderOptions(
                     mode: settings.backendHeader, includeSSL: settings.proxyTLV,
+                    includeAuthority: settings.proxyAuthority,
                     includeClientCertificate: settings.proxyClientCertificate),
                 handshakeTimeout: settings.handshakeTimeout, connectTimeout: settings.backendConnectTimeout,
                 globalConnectionLimit: runtime.connectionLimit, localConnectionLimit: runtime.connectionsPerWorker))

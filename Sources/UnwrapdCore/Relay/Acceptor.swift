@@ -6,6 +6,8 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
     static var acceptBatch: Int { 64 }
     /// How long accepting pauses when the connection cap or the descriptor limit is reached.
     static var acceptPause: Double { 0.1 }
+    /// At most one line per this many seconds about pausing.
+    static var pauseReportInterval: Double { 10 }
 
     /// Starts watching this worker's listening sockets.
     func startAccepting() {
@@ -62,7 +64,16 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
     /// (other workers' connections may have closed). Waiting clients stay in the kernel's queue meanwhile.
     func pauseAccepting(because reason: @autoclosure () -> String) {
         guard !pointee.acceptPaused else { return }
-        Log.error("not accepting new connections for now: \(reason()) (\(pointee.openConnections) open here)")
+        pointee.pausesSinceLogged += 1
+        let now = ev_now(pointee.loop)
+        if now - pointee.pauseLoggedAt >= Self.pauseReportInterval {
+            let repeats =
+                pointee.pausesSinceLogged > 1 ? "; paused \(pointee.pausesSinceLogged) times since the last report" : ""
+            Log.error(
+                "not accepting new connections for now: \(reason()) (\(pointee.openConnections) open here\(repeats))")
+            pointee.pauseLoggedAt = now
+            pointee.pausesSinceLogged = 0
+        }
         pointee.acceptPaused = true
         stopAccepting()
         let timer = pointer(to: \.acceptPauseTimer)!

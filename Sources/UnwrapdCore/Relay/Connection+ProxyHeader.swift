@@ -64,7 +64,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
             let local = SocketAddress.local(of: pointee.clientDescriptor) ?? SocketAddress()
             written = TLSProxyDetails.withConnection(
                 ssl: pointee.ssl!, source: client, destination: local,
-                includeCertificatePEM: options.includeClientCertificate
+                includeAuthority: options.includeAuthority, includeCertificatePEM: options.includeClientCertificate
             ) { ProxyHeader.writeV2($0, includingSSL: options.includeSSL, into: space) }
         case .none, .passThrough:
             written = 0

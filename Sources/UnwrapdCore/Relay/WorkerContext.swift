@@ -21,6 +21,8 @@ struct BackendHeaderOptions {
     let mode: BackendHeader
     /// `proxy-tlv`: the SSL TLV (version, cipher, client certificate and its verification).
     let includeSSL: Bool
+    /// `proxy-authority`: the AUTHORITY TLV (the client's SNI name).
+    let includeAuthority: Bool
     /// `proxy-client-cert`: the client certificate as PEM in TLV 0xE0.
     let includeClientCertificate: Bool
 }
@@ -57,6 +59,10 @@ struct WorkerContext {
     /// Fires to resume accepting after a pause (connection cap reached, out of descriptors).
     var acceptPauseTimer = ev_timer()
     var acceptPaused = false
+    /// When a pause was last logged (`ev_now`), and the pauses since: at the cap, pauses repeat every
+    /// `acceptPause`, and one line per `pauseReportInterval` says so.
+    var pauseLoggedAt = -Double.infinity
+    var pausesSinceLogged = 0
     /// `--backend-refresh`: fires every N seconds to re-resolve the backend host name.
     var backendRefreshTimer = ev_timer()
 

@@ -130,7 +130,10 @@ public enum Usage {
             Section(
                 title: "LOGGING",
                 options: [
-                    Option("-q  --quiet[=on|off]", "Be quiet; log only errors of the daemon itself, not failures of single connections (deprecated, use 'log-level')"),
+                    Option(
+                        "-q  --quiet[=on|off]",
+                        "Be quiet; log only errors of the daemon itself, not failures of single connections (deprecated, use 'log-level')"
+                    ),
                     Option(
                         "-L  --log-level=NUM",
                         "Log level. 0=silence, 1=err, 2=info, 3=debug (unwrapd) (Default: \(defaults.logLevel))"),

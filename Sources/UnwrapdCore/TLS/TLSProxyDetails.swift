@@ -8,7 +8,8 @@ enum TLSProxyDetails {
     /// Calls `body` with a `ProxyV2Connection` whose views point into OpenSSL's memory (and a stack buffer for
     /// the CN); they are valid only during the call.
     static func withConnection<Result>(
-        ssl: OpaquePointer, source: SocketAddress, destination: SocketAddress, includeCertificatePEM: Bool,
+        ssl: OpaquePointer, source: SocketAddress, destination: SocketAddress, includeAuthority: Bool,
+        includeCertificatePEM: Bool,
         _ body: (ProxyV2Connection) -> Result
     ) -> Result {
         var connection = ProxyV2Connection(source: source, destination: destination)
@@ -16,7 +17,7 @@ enum TLSProxyDetails {
         var alpnLength: UInt32 = 0
         SSL_get0_alpn_selected(ssl, &alpn, &alpnLength)
         if let alpn { connection.alpn = UnsafeRawBufferPointer(start: alpn, count: Int(alpnLength)) }
-        connection.authority = view(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name))
+        if includeAuthority { connection.authority = view(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) }
         connection.tlsVersion = view(SSL_get_version(ssl))
         if let cipher = SSL_get_current_cipher(ssl) { connection.cipher = view(SSL_CIPHER_get_name(cipher)) }
 
