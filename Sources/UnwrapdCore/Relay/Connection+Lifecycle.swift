@@ -15,6 +15,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
             Log.error("\(clientAddress) on \(frontend.pointee.name): cannot create a TLS session (out of memory)")
             ERR_clear_error()
             Glibc.close(descriptor)
+            worker.pointee.shared.add(-1, to: worker.pointee.shared.openConnections)
             return nil
         }
         SSL_set_fd(ssl, descriptor)
@@ -49,7 +50,11 @@ extension UnsafeMutablePointer where Pointee == Connection {
         log(reason)
 
         setInterest(clientWatcher, 0)
-        if pointee.flags.contains(.backendWatcherReady) { setInterest(backendWatcher, 0) }
+        ev_clear_pending(loop, clientWatcher)
+        if pointee.flags.contains(.backendWatcherReady) {
+            setInterest(backendWatcher, 0)
+            ev_clear_pending(loop, backendWatcher)
+        }
         stopTimer()
         if let ssl = pointee.ssl { SSL_free(ssl) }
         Glibc.close(pointee.clientDescriptor)

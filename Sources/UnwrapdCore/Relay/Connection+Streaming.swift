@@ -11,10 +11,16 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// connection is bounded by the two chunks); an empty one is returned to the pool. Readiness flags are set by
     /// events and cleared only by "would block", so data OpenSSL already buffered (`SSL_has_pending`) is never
     /// left behind. The connection ends once each side's end of stream has been passed on to the other.
+    ///
+    /// At most `pumpRounds` rounds per event, so that one busy connection cannot hold up the others. What is left
+    /// is picked up at the next loop iteration: the connection feeds its client watcher an event, since bytes
+    /// OpenSSL already holds would not wake a socket watcher.
     func pump() -> StepOutcome {
         var progressed = true
-        while progressed {
+        var rounds = 0
+        while progressed && rounds < Connection.pumpRounds {
             progressed = false
+            rounds += 1
             if canReadClient {
                 switch readClient() {
                 case .moved: progressed = true
@@ -55,6 +61,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
             return close(.finished)
         }
         waitForProgress()
+        if progressed { ev_feed_event(loop, clientWatcher, IOEvents.resume) }
         return .open
     }
 

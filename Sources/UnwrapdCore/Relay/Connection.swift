@@ -24,6 +24,8 @@ struct Connection {
 
     /// How long a refused client may keep sending before the connection is closed anyway.
     static let lingerSeconds = 2.0
+    /// Rounds of `pump` per event: up to about this many 16 KiB chunks each way before other connections' turn.
+    static let pumpRounds = 64
 
     /// What is known about each side; all false at first.
     struct Flags: OptionSet {
