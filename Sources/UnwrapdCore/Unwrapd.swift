@@ -7,6 +7,8 @@ public enum Unwrapd {
     public static let version = "0.1.0"
 
     public static func run(_ arguments: [String]) -> Int32 {
+        // First of all: OpenSSL accepts an allocator only before its first allocation.
+        OpenSSLAllocator.install()
         let invocation: Invocation
         do {
             invocation = try CommandLineParser.parse(arguments)

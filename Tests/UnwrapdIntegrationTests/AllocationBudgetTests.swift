@@ -2,13 +2,13 @@ import Foundation
 import Glibc
 import Testing
 
-/// The relay's hot path allocates nothing per event (design §2): on an established connection, unwrapd's own
-/// code makes no heap allocation at all; only OpenSSL does (with `SSL_MODE_RELEASE_BUFFERS` it allocates its
-/// record buffers when a record comes or goes on an otherwise idle connection, and frees them after). Counted in
-/// the real worker process by an LD_PRELOAD malloc counter that attributes each allocation to its caller
+/// The relay allocates nothing per I/O event (design §2, issue #3): on warm connections, 10 000 requests make no
+/// heap allocation in the worker at all — not in unwrapd's code, and not in OpenSSL's, whose record buffers
+/// (released on idle connections, `SSL_MODE_RELEASE_BUFFERS`) come from unwrapd's free lists
+/// (`OpenSSLAllocator`). Counted in the real worker process by an LD_PRELOAD malloc counter
 /// (`Fixtures/malloc_counter.c`).
 @Suite struct AllocationBudgetTests {
-    @Test func roundTripsOnAnEstablishedConnectionAllocateNothingOutsideOpenSSL() throws {
+    @Test func tenThousandRequestsOnWarmConnectionsAllocateNothing() throws {
         let directory = try TestDirectory("allocation")
         let library = try MallocCounter.build(in: directory)
         let counts = directory.file("counts")
@@ -24,25 +24,25 @@ import Testing
         defer { daemon.kill() }
         let worker = try #require(daemon.childPIDs().first)
 
-        let client = try TLSTestClient(port: port, options: .init(serverName: "alloc.example"))
-        defer { client.close() }
-        try client.handshake()
-        let message = [UInt8](repeating: 0x61, count: 100)
-        func roundTrips(_ count: Int) throws {
-            for _ in 0..<count {
-                try client.write(message)
-                #expect(try client.read(exactly: message.count) == message)
+        let clients = try (0..<4).map { _ in
+            try TLSTestClient(port: port, options: .init(serverName: "alloc.example"))
+        }
+        defer { for client in clients { client.close() } }
+        for client in clients { try client.handshake() }
+        let request = [UInt8](repeating: 0x61, count: 100)
+        func requests(_ rounds: Int) throws {
+            for _ in 0..<rounds {
+                for client in clients { try client.write(request) }
+                for client in clients { #expect(try client.read(exactly: request.count) == request) }
             }
         }
-        try roundTrips(50)  // warm-up: buffer pool, OpenSSL's and malloc's caches
-        let before = try MallocCounter.counts(of: worker, in: counts)
-        let measured = 500
-        try roundTrips(measured)
-        let after = try MallocCounter.counts(of: worker, in: counts)
+        try requests(50)  // warm-up: buffer pools, OpenSSL's free lists, malloc's caches
+        let before = try MallocCounter.count(of: worker, in: counts)
+        try requests(10_000 / clients.count)
+        let after = try MallocCounter.count(of: worker, in: counts)
 
-        #expect(after.all - before.all > 0, "the counter must see OpenSSL's allocations in these round trips")
-        let own = after.outsideOpenSSL - before.outsideOpenSSL
-        #expect(own == 0, "unwrapd allocated \(own) times in \(measured) round trips (all: \(after.all - before.all))")
+        #expect(before > 0, "the counter must see the worker's start-up allocations")
+        #expect(after == before, "the worker allocated \(after - before) times during 10 000 requests")
     }
 }
 
@@ -64,13 +64,11 @@ enum MallocCounter {
         throw CounterError(message: "cannot compile the malloc counter: \(failures.joined(separator: "; "))")
     }
 
-    /// The allocations process `pid` made so far: all of them, and those whose caller is outside OpenSSL.
-    static func counts(of pid: pid_t, in directory: String) throws -> (all: Int64, outsideOpenSSL: Int64) {
+    /// The number of allocations process `pid` made so far.
+    static func count(of pid: pid_t, in directory: String) throws -> Int64 {
         let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(pid)"))
-        guard data.count >= 16 else { throw CounterError(message: "counter file of \(pid) is \(data.count) bytes") }
-        return data.withUnsafeBytes {
-            ($0.loadUnaligned(as: Int64.self), $0.loadUnaligned(fromByteOffset: 8, as: Int64.self))
-        }
+        guard data.count >= 8 else { throw CounterError(message: "counter file of \(pid) is \(data.count) bytes") }
+        return data.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
     }
 
     struct CounterError: Error, CustomStringConvertible {
