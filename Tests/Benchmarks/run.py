@@ -188,6 +188,9 @@ class Proc:
 
 
 def cleanup():
+    # A second Ctrl-C must not interrupt the cleanup.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     for proc in reversed(list(STARTED)):
         try:
             proc.stop(timeout=5)
@@ -196,6 +199,7 @@ def cleanup():
 
 
 def on_signal(signum, frame):
+    note(f"bench: {signal.Signals(signum).name}: stopping everything it started")
     raise SystemExit(128 + signum)
 
 
@@ -475,12 +479,17 @@ class Bench:
         proc = Proc(daemon, argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         # Ready when a complete TLS request succeeds (hitch has no readiness notification); bounded.
         probe = self.tlsload_args(BY_NAME["hs-ecdsa"], cfg.frontend_port) + [
-            "--mode", "probe", "--probe-timeout", "10", "--conn-timeout", "5",
+            "--mode", "probe", "--probe-timeout", "1", "--conn-timeout", "1",
             "--expect-sha256", cfg.digests["/100"]]
-        result = self.tlsload_json(probe, 20, log_path + ".tlsload")
-        if not result.get("ok") or not proc.alive():
-            proc.stop()
-            raise RunFailed(f"{daemon} did not become ready (see {log_path})")
+        deadline = time.monotonic() + 10
+        while True:
+            if not proc.alive():
+                raise RunFailed(f"{daemon} exited with status {proc.popen.returncode} at start (see {log_path})")
+            if self.tlsload_json(probe, 10, log_path + ".tlsload").get("ok") and proc.alive():
+                break
+            if time.monotonic() > deadline:
+                proc.stop()
+                raise RunFailed(f"{daemon} did not become ready within 10 s (see {log_path})")
         pids = [proc.pid] + proc.descendants()
         deadline = time.monotonic() + 5
         while len(pids) < 2 and time.monotonic() < deadline:  # the worker
@@ -1149,7 +1158,8 @@ def parse_args():
 
 def main():
     cfg = parse_args()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # Explicitly, also SIGINT: a shell starts background jobs with SIGINT ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
     atexit.register(cleanup)
     if os.geteuid() != 0:
@@ -1245,8 +1255,5 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except KeyboardInterrupt:
-        note("bench: interrupted; stopping everything it started")
-        sys.exit(130)
     finally:
         cleanup()
