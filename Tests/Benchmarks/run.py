@@ -381,6 +381,8 @@ http {{
     server {{
         listen 127.0.0.1:{port} backlog=4096;
         root {root};
+        # requests served, read before and after each run: every request a client counted must be here
+        location = /nginx-status {{ stub_status; }}
     }}
 }}
 """
@@ -396,6 +398,14 @@ def http_get_plain(port, path, timeout=2.0):
             if not chunk:
                 return data
             data += chunk
+
+
+def backend_requests(port):
+    """nginx's count of requests served so far (stub_status), this request included."""
+    m = re.search(rb"\n\s*\d+\s+\d+\s+(\d+)", http_get_plain(port, "/nginx-status"))
+    if not m:
+        raise SystemExit("bench: cannot read nginx's stub_status")
+    return int(m.group(1))
 
 
 def start_backend(cfg, port, root, directory):
@@ -522,6 +532,7 @@ class Bench:
         record = {"type": "run", "bench_id": cfg.bench_id, "scenario": sc.name, "daemon": daemon, "run": index,
                   "order": order, "started": now_iso(), "problems": []}
         proc = None
+        backend_before = backend_requests(cfg.backend_port)
         try:
             proc, pids = self.start_daemon(daemon, sc, log_path)
             record["daemon_pids"] = pids
@@ -549,6 +560,15 @@ class Bench:
             if proc:
                 proc.stop()
                 record["daemon_exit"] = proc.popen.returncode
+        # Cross-check with the backend: it must have served at least every request the clients counted as complete
+        # (the readiness probe included; the difference is requests in flight when a client stopped).
+        record["backend_requests"] = backend_requests(cfg.backend_port) - backend_before - 1
+        counted = record["metrics"].get("client_requests")
+        if counted is not None:
+            record["client_requests"] = counted + 1
+            if record["backend_requests"] < counted + 1:
+                record["problems"].append(f"the backend served {record['backend_requests']} requests, fewer than "
+                                          f"the {counted + 1} the clients counted")
         errors = record["metrics"].get("errors_total", 0)
         if errors:
             record["problems"].append(f"{errors} client-side errors")
@@ -593,7 +613,8 @@ class Bench:
             argv.append("--resume")
         lg = self.tlsload_json(argv, cfg.warmup + cfg.duration + 60, log_path + ".tlsload")
         m = self.window_metrics(lg, lg.get("ops", 0))
-        m.update({"rate": lg.get("rate"), "ops": lg.get("ops"), "latency_p50_ms": lg.get("latency_p50_ms"),
+        m.update({"rate": lg.get("rate"), "ops": lg.get("ops"), "client_requests": lg.get("ops_total"),
+                  "latency_p50_ms": lg.get("latency_p50_ms"),
                   "latency_p99_ms": lg.get("latency_p99_ms"), "concurrency": cfg.concurrency,
                   "server_closed_without_close_notify": lg.get("server_closed_without_close_notify")})
         if sc.resume:
@@ -612,7 +633,7 @@ class Bench:
         mb = (lg.get("bytes") or 0) / 1e6
         m = self.window_metrics(lg, mb)
         m.update({"rate_mb": round(lg.get("rate", 0) / 1e6, 1), "bytes": lg.get("bytes"),
-                  "downloads": lg.get("downloads"),
+                  "downloads": lg.get("downloads"), "client_requests": lg.get("ops_total"),
                   "download_mb_s_min": round(lg.get("download_rate_min", 0) / 1e6, 1),
                   "download_mb_s_max": round(lg.get("download_rate_max", 0) / 1e6, 1)})
         if not lg.get("downloads"):
@@ -643,7 +664,7 @@ class Bench:
                 raise RunFailed("wrk printed no report")
             return json.loads(lines[-1])
 
-        wrk(max(1, int(round(cfg.warmup))))  # warm-up, not measured
+        warm = wrk(max(1, int(round(cfg.warmup))))  # warm-up, not measured
         children = lambda: sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f) for f in ("ru_utime", "ru_stime"))
         cpu0, busy0, t0, wrk0 = cpu_seconds(pids), cpu_busy(), time.monotonic(), children()
         report = wrk(int(round(cfg.duration)))
@@ -660,6 +681,7 @@ class Bench:
             m["errors"]["response_size"] = f"{per_response:.1f} bytes per response, expected {cfg.response_size}"
         duration = report["duration_us"] / 1e6
         m.update({"rate": round(requests / duration, 1) if duration else None, "requests": requests,
+                  "client_requests": warm["requests"] + requests,
                   "p50_ms": report["latency_p50_us"] / 1e3, "p99_ms": report["latency_p99_us"] / 1e3,
                   "latency_max_ms": report["latency_max_us"] / 1e3, "wrk": report,
                   "bytes_per_response": round(per_response, 1)})
@@ -671,7 +693,7 @@ class Bench:
         warm = self.tlsload_args(sc, cfg.frontend_port) + [
             "--mode", "conn", "--concurrency", "16", "--duration", "1", "--warmup", "0",
             "--expect-sha256", cfg.digests["/100"]]
-        self.tlsload_json(warm, 60, log_path + ".tlsload")
+        warmed = self.tlsload_json(warm, 60, log_path + ".tlsload")
         time.sleep(0.5)
         rss0 = sum(status_kib(p, "VmRSS") for p in pids)
         pss0 = sum(pss_kib(p) for p in pids)
@@ -709,6 +731,7 @@ class Bench:
             m["errors_total"] += 1
             m["errors"]["probes_failed"] = probe.get("probes", 0) - probe.get("ok", 0)
         m.update({"open": status.get("open"), "requested": sc.hold, "rss0_kib": rss0, "rss_kib": rss,
+                  "client_requests": warmed.get("ops_total", 0) + (ready.get("open") or 0) + (probe.get("ok") or 0),
                   "rss_per_process_kib": per_process, "pss0_kib": pss0, "pss_kib": pss,
                   "kib_per_conn": round((rss - rss0) / sc.hold, 2),
                   "pss_kib_per_conn": round((pss - pss0) / sc.hold, 2),

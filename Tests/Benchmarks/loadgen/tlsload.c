@@ -698,9 +698,9 @@ static void run_bulk(void) {
     }
     double secs = window_end - window_start;
     int complete = bulk_downloads > 0 && !measuring;
-    printf("{\"mode\":\"bulk\",\"downloads\":%d,\"bytes\":%lld,\"seconds\":%.4f,\"rate\":%.1f,"
+    printf("{\"mode\":\"bulk\",\"downloads\":%d,\"ops_total\":%lld,\"bytes\":%lld,\"seconds\":%.4f,\"rate\":%.1f,"
            "\"download_rate_min\":%.1f,\"download_rate_max\":%.1f,",
-           bulk_downloads, complete ? bytes_in_window : 0, complete ? secs : 0,
+           bulk_downloads, ops_total, complete ? bytes_in_window : 0, complete ? secs : 0,
            complete ? bytes_in_window / secs : 0, complete ? bulk_min_rate : 0, bulk_max_rate);
     print_tls_json(stdout);
     printf(",");
