@@ -697,47 +697,73 @@ class Bench:
         time.sleep(0.5)
         rss0 = sum(status_kib(p, "VmRSS") for p in pids)
         pss0 = sum(pss_kib(p) for p in pids)
-        argv = self.tlsload_args(sc, cfg.frontend_port, pids) + [
-            "--mode", "hold", "--hold", str(sc.hold), "--concurrency", "64", "--duration", "120",
-            "--expect-sha256", cfg.digests["/100"]]
+        # One descriptor per held connection on the client side: beyond what one process may open, the connections
+        # are held by several tlsload processes, started one after the other.
+        per_process = max(1, resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 100)
+        counts = [min(per_process, sc.hold - i) for i in range(0, sc.hold, per_process)]
         err = open(log_path + ".tlsload", "a")
-        proc = Proc("tlsload-hold", self.client(argv), stdout=subprocess.PIPE, stderr=err, stdin=subprocess.PIPE)
+        holders, readies = [], []
+
+        def ask(proc, command, timeout):
+            proc.popen.stdin.write(command.encode() + b"\n")
+            proc.popen.stdin.flush()
+            return read_json_line(proc, timeout)
+
         try:
-            ready = read_json_line(proc, 150)
+            for count in counts:
+                argv = self.tlsload_args(sc, cfg.frontend_port, pids) + [
+                    "--mode", "hold", "--hold", str(count), "--concurrency", "64", "--duration", "120",
+                    "--expect-sha256", cfg.digests["/100"]]
+                holders.append(Proc("tlsload-hold", self.client(argv), stdout=subprocess.PIPE, stderr=err,
+                                    stdin=subprocess.PIPE))
+                readies.append(read_json_line(holders[-1], 150))
             time.sleep(1.0)  # settle
             rss = sum(status_kib(p, "VmRSS") for p in pids)
             pss = sum(pss_kib(p) for p in pids)
-            per_process = {str(p): status_kib(p, "VmRSS") for p in pids}
-            proc.popen.stdin.write(b"status\n")
-            proc.popen.stdin.flush()
-            status = read_json_line(proc, 30)
-            proc.popen.stdin.write(b"probe 20\n")
-            proc.popen.stdin.flush()
-            probe = read_json_line(proc, 120)
-            proc.popen.stdin.write(b"quit\n")
-            proc.popen.stdin.flush()
-            proc.popen.wait(30)
+            rss_each = {str(p): status_kib(p, "VmRSS") for p in pids}
+            statuses = [ask(proc, "status", 30) for proc in holders]
+            probe = ask(holders[0], "probe 20", 120)
+            for proc in holders:
+                proc.popen.stdin.write(b"quit\n")
+                proc.popen.stdin.flush()
+            for proc in holders:
+                proc.popen.wait(30)
         except (subprocess.TimeoutExpired, BrokenPipeError) as error:
             raise RunFailed(f"hold: {error!r}")
         finally:
-            proc.stop()
+            for proc in holders:
+                proc.stop()
             err.close()
+        opened = sum(r.get("open") or 0 for r in readies)
+        held = sum(st.get("open") or 0 for st in statuses)
+        ready = {"seconds": sum(r.get("seconds") or 0 for r in readies),
+                 "daemon_cpu_s": sum(r.get("daemon_cpu_s") or 0 for r in readies),
+                 "client_cpu_s": sum(r.get("client_cpu_s") or 0 for r in readies),
+                 "cpu_busy": readies[0].get("cpu_busy", []),
+                 "version": readies[0].get("version"), "cipher": readies[0].get("cipher"),
+                 "group": readies[0].get("group")}
         m = self.window_metrics(ready, sc.hold)
-        m["errors_total"] = status.get("errors_total", 0)
-        m["errors"] = status.get("errors", {})
-        if status.get("open") != sc.hold:
+        m["errors"] = {}
+        for st in statuses:
+            for kind, n in (st.get("errors") or {}).items():
+                m["errors"][kind] = m["errors"].get(kind, 0) + n
+        m["errors_total"] = sum(m["errors"].values())
+        if held != sc.hold:
             m["errors_total"] += 1
         if probe.get("ok") != probe.get("probes"):
             m["errors_total"] += 1
             m["errors"]["probes_failed"] = probe.get("probes", 0) - probe.get("ok", 0)
-        m.update({"open": status.get("open"), "requested": sc.hold, "rss0_kib": rss0, "rss_kib": rss,
-                  "client_requests": warmed.get("ops_total", 0) + (ready.get("open") or 0) + (probe.get("ok") or 0),
-                  "rss_per_process_kib": per_process, "pss0_kib": pss0, "pss_kib": pss,
-                  "kib_per_conn": round((rss - rss0) / sc.hold, 2),
-                  "pss_kib_per_conn": round((pss - pss0) / sc.hold, 2),
-                  "open_seconds": ready.get("seconds"),
-                  "probe_p50_ms": probe.get("latency_p50_ms"), "probe_max_ms": probe.get("latency_max_ms"),
-                  "loadgen": {"ready": ready, "status": status, "probe": probe}})
+        m.update({"open": held, "requested": sc.hold, "client_processes": len(holders),
+                  "rss0_kib": rss0, "rss_kib": rss,
+                  "client_requests": warmed.get("ops_total", 0) + opened + (probe.get("ok") or 0),
+                  "rss_per_process_kib": rss_each, "pss0_kib": pss0, "pss_kib": pss,
+                  # per connection actually held (all N in a valid run)
+                  "kib_per_conn": round((rss - rss0) / held, 2) if held else None,
+                  "pss_kib_per_conn": round((pss - pss0) / held, 2) if held else None,
+                  "open_seconds": ready["seconds"],
+                  "probe_p50_ms": probe.get("latency_p50_ms") if probe.get("ok") else None,
+                  "probe_max_ms": probe.get("latency_max_ms") if probe.get("ok") else None,
+                  "loadgen": {"ready": readies, "status": statuses, "probe": probe}})
         return m
 
     # ---- openssl speed
@@ -1152,7 +1178,8 @@ def parse_args():
     p.add_argument("--hitch", default="/usr/sbin/hitch")
     p.add_argument("--tlsload", required=True, help="the load generator binary")
     p.add_argument("--scenarios", default="all",
-                   help="comma-separated: " + ",".join(s.name for s in SCENARIOS) + " (default all)")
+                   help="comma-separated: " + ",".join(s.name for s in SCENARIOS) + " (default all); also idle-N "
+                        "for any N")
     p.add_argument("--runs", type=int, default=None, help="runs per daemon and scenario (default 5; quick 2)")
     p.add_argument("--duration", type=float, default=None, help="measured seconds per run (default 10; quick 3)")
     p.add_argument("--warmup", type=float, default=None, help="warm-up seconds per run (default 2; quick 1)")
@@ -1172,6 +1199,12 @@ def parse_args():
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
     args.speed_seconds = 1 if args.quick else 3
     names = [s.name for s in SCENARIOS] if args.scenarios == "all" else args.scenarios.split(",")
+    for name in names:  # idle-N for any N: how far one worker goes (with a higher open-files limit)
+        m = re.fullmatch(r"idle-(\d+)", name)
+        if m and name not in BY_NAME and int(m.group(1)) > 0:
+            scenario = Scenario(name, f"memory per idle connection, N = {m.group(1)}", "hold", hold=int(m.group(1)))
+            SCENARIOS.append(scenario)
+            BY_NAME[name] = scenario
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         p.error(f"unknown scenario(s): {', '.join(unknown)}")

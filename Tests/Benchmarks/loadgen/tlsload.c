@@ -836,15 +836,19 @@ static int run_hold(void) {
                     hist_n = 0;
                     memset(hist_fine, 0, sizeof hist_fine);
                     memset(hist_coarse, 0, sizeof hist_coarse);
-                    int ok = 0;
+                    /* a new client that waits 5 s is not served "at once": it fails; after 3 failures in a
+                     * row the rest are not tried (bounded: at most 3 * 5 s of waiting) */
+                    int ok = 0, failed_in_row = 0, tried = 0;
                     double worst = 0;
-                    for (int j = 0; j < k; j++) {
-                        double l = one_request(conn_timeout);
-                        if (l >= 0) { ok++; hist_add(l); if (l > worst) worst = l; }
+                    for (int j = 0; j < k && failed_in_row < 3; j++, tried++) {
+                        double l = one_request(5.0);
+                        if (l >= 0) { ok++; failed_in_row = 0; hist_add(l); if (l > worst) worst = l; }
+                        else failed_in_row++;
                     }
                     resume = saved_resume;
-                    printf("{\"mode\":\"hold\",\"event\":\"probe\",\"probes\":%d,\"ok\":%d,\"latency_p50_ms\":%.3f,"
-                           "\"latency_max_ms\":%.3f}\n", k, ok, hist_percentile(50) * 1e3, worst * 1e3);
+                    printf("{\"mode\":\"hold\",\"event\":\"probe\",\"probes\":%d,\"tried\":%d,\"ok\":%d,"
+                           "\"latency_p50_ms\":%.3f,\"latency_max_ms\":%.3f}\n",
+                           k, tried, ok, hist_percentile(50) * 1e3, worst * 1e3);
                     fflush(stdout);
                 }
                 size_t rest = line_len - (size_t)(nl + 1 - line);
