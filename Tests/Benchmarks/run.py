@@ -444,6 +444,7 @@ class Bench:
         self.tls_checks = {}  # (scenario, daemon) -> s_client summary
         self.speed = None
         self.offers = {}
+        self.floor = None
 
     # ---- helpers
     def client(self, argv):
@@ -766,6 +767,22 @@ class Bench:
                   "loadgen": {"ready": readies, "status": statuses, "probe": probe}})
         return m
 
+    def run_floor(self):
+        """OpenSSL's own memory per idle server connection (loadgen/sslfloor.c), once per benchmark."""
+        cfg = self.cfg
+        if self.floor is not None or not cfg.sslfloor:
+            return
+        result = run(self.client([cfg.sslfloor, cfg.pems["ecdsa"], "2000"]), timeout=120)
+        lines = [l for l in result.stdout.splitlines() if l.startswith("{")]
+        if result.returncode != 0 or not lines:
+            note(f"bench: sslfloor failed: {result.stderr.strip()}")
+            self.floor = {}
+            return
+        self.floor = json.loads(lines[-1])
+        self.emit({"type": "openssl_floor", "bench_id": cfg.bench_id, "pem": "ecdsa", **self.floor,
+                   "machine": cfg.machine})
+        note(f"  [floor] OpenSSL alone: {self.floor['kib_per_connection']} KiB per idle server connection")
+
     # ---- openssl speed
     def run_speed(self):
         cfg = self.cfg
@@ -1057,8 +1074,10 @@ def summarize(bench):
                 "daemon_log_lines": sum(r.get("daemon_log_lines") or 0 for r in per[d]),
             }
         ceiling = getattr(bench, "ceilings", {}).get(sc.name)
+        floor = bench.floor if sc.kind == "hold" else None
         summary = {"type": "summary", "bench_id": cfg.bench_id, "scenario": sc.name, "title": sc.title,
-                   "rows": rows, "daemons": extra, "ceiling": ceiling, "machine": cfg.machine,
+                   "rows": rows, "daemons": extra, "ceiling": ceiling, "openssl_floor": floor,
+                   "machine": cfg.machine,
                    "settings": {"runs": cfg.runs, "duration": cfg.duration, "warmup": cfg.warmup,
                                 "concurrency": cfg.concurrency, "wrk_connections": cfg.wrk_connections}}
         if ceiling:
@@ -1113,6 +1132,10 @@ def render(bench, summaries):
         out.append(f"{'':<13} {'busy: daemon / CPU' + str(cfg.daemon_cpu) + ' / CPU' + str(cfg.client_cpu):<33} "
                    f"{busy(d['unwrapd']['daemon_busy']) + ' / ' + busy(d['unwrapd']['daemon_core_busy']) + ' / ' + busy(d['unwrapd']['client_core_busy']):>24} "
                    f"{busy(d['hitch']['daemon_busy']) + ' / ' + busy(d['hitch']['daemon_core_busy']) + ' / ' + busy(d['hitch']['client_core_busy']):>24}")
+        if summary.get("openssl_floor"):
+            out.append(f"{'':<13} {'OpenSSL-only floor, KiB/conn':<33} "
+                       f"{fmt(summary['openssl_floor']['kib_per_connection']):>24}   (sslfloor: server SSL objects "
+                       f"alone, released buffers)")
         if summary.get("fraction_of_ceiling"):
             f = summary["fraction_of_ceiling"]
             out.append(f"{'':<13} {'of OpenSSL-only ceiling ' + fmt(summary['ceiling']):<33} {pct(f['unwrapd']):>24} "
@@ -1177,6 +1200,7 @@ def parse_args():
     p.add_argument("--unwrapd", required=True, help="the unwrapd release binary")
     p.add_argument("--hitch", default="/usr/sbin/hitch")
     p.add_argument("--tlsload", required=True, help="the load generator binary")
+    p.add_argument("--sslfloor", default=None, help="the OpenSSL memory floor probe (loadgen/sslfloor.c)")
     p.add_argument("--scenarios", default="all",
                    help="comma-separated: " + ",".join(s.name for s in SCENARIOS) + " (default all); also idle-N "
                         "for any N")
@@ -1279,6 +1303,8 @@ def main():
         if sc.kind == "speed":
             bench.run_speed()
             continue
+        if sc.kind == "hold":
+            bench.run_floor()
         order = 0
         for index in range(1, cfg.runs + 1):
             for daemon in DAEMONS:  # A B A B ...
