@@ -10,7 +10,14 @@ RELEASE_FLAGS := -c release --static-swift-stdlib
 RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/unwrapd
 DEV_DIR    := .build/dev
 
-.PHONY: all deps build release run test install uninstall lint clean
+.PHONY: all deps build release run test install uninstall lint clean bench bench-deps
+
+# `make bench`: unwrapd vs hitch side by side (Tests/Benchmarks/README.md). Options through BENCH_ARGS, e.g.
+# make bench BENCH_ARGS='--quick --scenarios hs-ecdsa,keepalive'
+BENCH_DEB_PACKAGES := hitch wrk openssl python3 gcc libc6-dev util-linux
+BENCH_DIR   := Tests/Benchmarks
+BENCH_BUILD := .build-bench
+BENCH_ARGS  ?=
 
 all: build
 
@@ -65,3 +72,21 @@ lint:
 
 clean:
 	rm -rf .build .build-*
+
+# Installs what the benchmark needs (and the build's packages) with at most one apt-get update.
+bench-deps:
+	@missing=""; for p in $(DEB_PACKAGES) $(BENCH_DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+	    echo "make bench: installing$$missing"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+bench: bench-deps release
+	@mkdir -p $(BENCH_BUILD)
+	$(CC) -O2 -Wall -Wextra -o $(BENCH_BUILD)/tlsload $(BENCH_DIR)/loadgen/tlsload.c -lssl -lcrypto
+	$(CC) -O2 -Wall -Wextra -o $(BENCH_BUILD)/sslfloor $(BENCH_DIR)/loadgen/sslfloor.c -lssl -lcrypto
+	$(SUDO) python3 $(BENCH_DIR)/run.py --unwrapd "$(RELEASE_BIN)" --tlsload $(BENCH_BUILD)/tlsload \
+	    --sslfloor $(BENCH_BUILD)/sslfloor $(BENCH_ARGS)
