@@ -1164,18 +1164,19 @@ def render(bench, summaries):
 
 
 def update_readme(table, cfg):
-    path = os.path.join(HERE, "README.md")
-    text = open(path).read()
+    """Writes the table between the markers of the benchmark's README and of the project's README."""
     begin, end = "<!-- bench-table:begin -->", "<!-- bench-table:end -->"
-    if begin not in text or end not in text:
-        note("bench: README.md has no table markers; not updated")
-        return
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    block = f"{begin}\n```\n{table}```\n{end}"
-    with open(path, "w") as f:
-        f.write(head + block + tail)
-    note(f"bench: updated {path}")
+    for path in (os.path.join(HERE, "README.md"), os.path.join(HERE, "..", "..", "README.md")):
+        path = os.path.normpath(path)
+        text = open(path).read()
+        if begin not in text or end not in text:
+            note(f"bench: {path} has no table markers; not updated")
+            continue
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        with open(path, "w") as f:
+            f.write(head + f"{begin}\n```\n{table}```\n{end}" + tail)
+        note(f"bench: updated {path}")
 
 
 # --------------------------------------------------------------------------------------------------------------
