@@ -45,6 +45,37 @@ import Testing
         }
     }
 
+    /// The chain sent is the PEM file's, nothing added: a PEM without its intermediate is sent as the leaf alone,
+    /// even when `client-verify-ca` holds the intermediate and root that issued it (OpenSSL's automatic chain
+    /// building would take them from there, and would verify a chain on every handshake).
+    @Test func aPEMWithoutChainIsSentAsItIsNotCompletedFromTheClientCAs() throws {
+        let directory = try TestDirectory("cert-no-auto-chain")
+        let certificates = try TestCertificates(in: directory)
+        let backend = try TestBackend(.echo)
+        defer { backend.stop() }
+        let server = try certificates.server(["a.example"])
+        let leafOnly = directory.file("leaf-only.pem")
+        let issuers = directory.file("issuers.pem")
+        try (String(contentsOfFile: server.keyFile, encoding: .utf8)
+            + String(contentsOfFile: server.certificateFile, encoding: .utf8))
+            .write(toFile: leafOnly, atomically: false, encoding: .utf8)
+        try (String(contentsOfFile: try #require(server.chainFile), encoding: .utf8)
+            + String(contentsOfFile: certificates.caFile, encoding: .utf8))
+            .write(toFile: issuers, atomically: false, encoding: .utf8)
+        let config = try DaemonProcess.configArgument(
+            ["client-verify = optional", "client-verify-ca = \"\(issuers)\""], in: directory)
+        let (daemon, port) = try DaemonProcess.startUnwrapd([config, leafOnly], backend: backend, in: directory)
+        defer { daemon.kill() }
+
+        for version in [TLSVersion.tls12, .tls13] {
+            let client = try TLSTestClient(
+                port: port, options: TLSClientOptions(serverName: "a.example", minVersion: version, maxVersion: version))
+            try client.handshake()
+            #expect(client.peerChain.map(\.commonName) == ["a.example"], "\(version)")
+            #expect(try client.roundTrip("leaf only\n") == "leaf only\n")
+        }
+    }
+
     // MARK: - SNI over several PEM files
 
     /// By subjectAltName (any of them, any case), by CN for a certificate without SAN; the PEM listed last serves

@@ -35,11 +35,13 @@ static const long UNWRAPD_SSL_MODE_ENABLE_PARTIAL_WRITE = SSL_MODE_ENABLE_PARTIA
 static const long UNWRAPD_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
 static const long UNWRAPD_SSL_MODE_RELEASE_BUFFERS = SSL_MODE_RELEASE_BUFFERS;
 static const long UNWRAPD_SSL_MODE_AUTO_RETRY = SSL_MODE_AUTO_RETRY;
+static const long UNWRAPD_SSL_MODE_NO_AUTO_CHAIN = SSL_MODE_NO_AUTO_CHAIN;
 
 // MARK: - OpenSSL ctrl macros
 
 static inline long unwrapd_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
 static inline long unwrapd_SSL_CTX_clear_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_clear_mode(ctx, mode); }
+static inline void unwrapd_SSL_CTX_set_read_ahead(SSL_CTX *ctx, int yes) { SSL_CTX_set_read_ahead(ctx, yes); }
 static inline int unwrapd_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
     return (int)SSL_CTX_set_min_proto_version(ctx, version);
 }
@@ -68,10 +70,6 @@ static inline long unwrapd_SSL_CTX_set_timeout_seconds(SSL_CTX *ctx, long second
 static inline int unwrapd_SSL_CTX_set_tlsext_ticket_keys(SSL_CTX *ctx, unsigned char *keys, long length) {
     return (int)SSL_CTX_set_tlsext_ticket_keys(ctx, keys, length);
 }
-static inline int unwrapd_SSL_CTX_add0_chain_cert(SSL_CTX *ctx, X509 *cert) {
-    return (int)SSL_CTX_add0_chain_cert(ctx, cert);
-}
-static inline int unwrapd_SSL_CTX_clear_chain_certs(SSL_CTX *ctx) { return (int)SSL_CTX_clear_chain_certs(ctx); }
 static inline long unwrapd_SSL_num_renegotiations(SSL *ssl) { return SSL_num_renegotiations(ssl); }
 static inline long unwrapd_SSL_session_reused(SSL *ssl) { return SSL_session_reused(ssl); }
 static inline int unwrapd_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {

@@ -46,7 +46,10 @@ extension UnsafeMutablePointer where Pointee == Connection {
         pointee.phase = .streaming
         if !pointee.flags.contains(.backendWatcherReady) { watchBackend(pointee.backendDescriptor, events: 0) }
         guard queueBackendPreamble() else { return close(.outOfMemory) }
-        pointee.flags.formUnion(.allReady)
+        // Both sockets can take bytes; what is there to read, an event says (or `SSL_has_pending`, for what the
+        // handshake's read-ahead already took), instead of a read(2) that would most likely say EAGAIN.
+        pointee.flags.formUnion([.clientWritable, .backendWritable])
+        pointee.flags.remove([.clientReadable, .backendReadable])
         return pump()
     }
 

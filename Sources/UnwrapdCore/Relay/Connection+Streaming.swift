@@ -9,8 +9,10 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// Each direction has a source and a sink: client (`SSL_read`) → `toBackend` → backend (`send`), and backend
     /// (`recv`) → `toClient` → client (`SSL_write`). A full buffer stops its source (back-pressure: memory per
     /// connection is bounded by the two chunks); an empty one is returned to the pool. Readiness flags are set by
-    /// events and cleared only by "would block", so data OpenSSL already buffered (`SSL_has_pending`) is never
-    /// left behind. The connection ends once each side's end of stream has been passed on to the other.
+    /// events and cleared by "would block" or by a short read (fewer bytes than there was room for: the socket is
+    /// drained, and the level-triggered watcher reports it again if more arrives, which saves the read(2) that
+    /// would only say EAGAIN). Data OpenSSL already buffered (`SSL_has_pending`) is never left behind. The
+    /// connection ends once each side's end of stream has been passed on to the other.
     ///
     /// At most `pumpRounds` rounds per event, so that one busy connection cannot hold up the others. What is left
     /// is picked up at the next loop iteration: the connection feeds its client watcher an event, since bytes
@@ -96,12 +98,13 @@ extension UnsafeMutablePointer where Pointee == Connection {
     private func readClient() -> Step {
         pointee.toBackend.compactIfFull()
         guard pointee.worker.pointee.pool.provide(&pointee.toBackend) else { return closeStep(.outOfMemory) }
-        let outcome = DataPath.tlsRead(
-            pointee.ssl!, into: pointee.toBackend.tail, count: pointee.toBackend.freeSpace)
+        let room = pointee.toBackend.freeSpace
+        let outcome = DataPath.tlsRead(pointee.ssl!, into: pointee.toBackend.tail, count: room)
         pointee.flags.remove(.tlsReadNeedsWrite)
         switch outcome {
         case .moved(let count):
             pointee.toBackend.didAppend(count)
+            if count < room && SSL_has_pending(pointee.ssl) == 0 { pointee.flags.remove(.clientReadable) }
             return .moved
         case .needsRead:
             pointee.flags.remove(.clientReadable)
@@ -139,11 +142,11 @@ extension UnsafeMutablePointer where Pointee == Connection {
         pointee.toClient.compactIfFull()
         guard pointee.toClient.freeSpace > 0 else { return .blocked }
         guard pointee.worker.pointee.pool.provide(&pointee.toClient) else { return closeStep(.outOfMemory) }
-        switch DataPath.socketRead(
-            pointee.backendDescriptor, into: pointee.toClient.tail, count: pointee.toClient.freeSpace)
-        {
+        let room = pointee.toClient.freeSpace
+        switch DataPath.socketRead(pointee.backendDescriptor, into: pointee.toClient.tail, count: room) {
         case .moved(let count):
             pointee.toClient.didAppend(count)
+            if count < room { pointee.flags.remove(.backendReadable) }
             return .moved
         case .needsRead:
             pointee.flags.remove(.backendReadable)

@@ -54,8 +54,6 @@ struct Connection {
         static let bothDirectionsFinished: Flags = [
             .clientInputDone, .backendOutputShut, .backendInputDone, .clientOutputShut,
         ]
-        /// After the backend connected: try every operation until it reports "would block".
-        static let allReady: Flags = [.clientReadable, .clientWritable, .backendReadable, .backendWritable]
     }
 
     var clientWatcher = ev_io()

@@ -59,10 +59,20 @@ struct ServerContextBuilder {
         }
         if options.preferServerCiphers { optionBits |= UNWRAPD_SSL_OP_CIPHER_SERVER_PREFERENCE }
         SSL_CTX_set_options(context, optionBits)
+        // NO_AUTO_CHAIN: the chain sent is exactly the PEM file's. Otherwise OpenSSL would build one from the
+        // context's trust store on every handshake (an X509_verify_cert per connection for a PEM without a chain),
+        // and with client-verify-ca loaded that store holds the client CAs, which are not ours to send.
         _ = unwrapd_SSL_CTX_set_mode(
             context,
             UNWRAPD_SSL_MODE_ENABLE_PARTIAL_WRITE | UNWRAPD_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
-                | UNWRAPD_SSL_MODE_RELEASE_BUFFERS)
+                | UNWRAPD_SSL_MODE_RELEASE_BUFFERS | UNWRAPD_SSL_MODE_NO_AUTO_CHAIN)
+        // Read-ahead: one read(2) takes whatever the socket holds (a record's header and body, or several records)
+        // instead of a read for each header and each body. The buffer is still released when it is empty.
+        unwrapd_SSL_CTX_set_read_ahead(context, 1)
+        // One TLS 1.3 session ticket per handshake, not OpenSSL's two: every connection, resumed ones included,
+        // brings its client a fresh ticket, and the second cost a record, a write(2) and ~170 000 instructions
+        // (callgrind: 2.70 M → 2.52 M per full ECDSA handshake).
+        _ = SSL_CTX_set_num_tickets(context, 1)
         let sessionContext: [UInt8] = Array("unwrapd".utf8)
         _ = SSL_CTX_set_session_id_context(context, sessionContext, UInt32(sessionContext.count))
     }
