@@ -56,11 +56,11 @@ import Testing
         let server = try certificates.server(["a.example"])
         let leafOnly = directory.file("leaf-only.pem")
         let issuers = directory.file("issuers.pem")
-        try (String(contentsOfFile: server.keyFile, encoding: .utf8)
-            + String(contentsOfFile: server.certificateFile, encoding: .utf8))
+        func contents(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
+        let chainFile = try #require(server.chainFile)
+        try (contents(server.keyFile) + contents(server.certificateFile))
             .write(toFile: leafOnly, atomically: false, encoding: .utf8)
-        try (String(contentsOfFile: try #require(server.chainFile), encoding: .utf8)
-            + String(contentsOfFile: certificates.caFile, encoding: .utf8))
+        try (contents(chainFile) + contents(certificates.caFile))
             .write(toFile: issuers, atomically: false, encoding: .utf8)
         let config = try DaemonProcess.configArgument(
             ["client-verify = optional", "client-verify-ca = \"\(issuers)\""], in: directory)
@@ -68,8 +68,8 @@ import Testing
         defer { daemon.kill() }
 
         for version in [TLSVersion.tls12, .tls13] {
-            let client = try TLSTestClient(
-                port: port, options: TLSClientOptions(serverName: "a.example", minVersion: version, maxVersion: version))
+            let options = TLSClientOptions(serverName: "a.example", minVersion: version, maxVersion: version)
+            let client = try TLSTestClient(port: port, options: options)
             try client.handshake()
             #expect(client.peerChain.map(\.commonName) == ["a.example"], "\(version)")
             #expect(try client.roundTrip("leaf only\n") == "leaf only\n")

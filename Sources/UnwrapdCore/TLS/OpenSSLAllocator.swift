@@ -22,55 +22,47 @@ enum OpenSSLAllocator {
     /// Routes OpenSSL's allocations through the free lists. Returns false when OpenSSL had already allocated.
     @discardableResult
     static func install() -> Bool {
-        CRYPTO_set_mem_functions(openSSLAllocate, openSSLReallocate, openSSLFree) == 1
+        precondition(heads.count == SizeClass.count, "one free list per size class")
+        return CRYPTO_set_mem_functions(openSSLAllocate, openSSLReallocate, openSSLFree) == 1
     }
 
-    /// The head of each class's free list (blocks are linked through their first word), in raw memory so that no
-    /// access pays for exclusivity or copy-on-write checks.
-    nonisolated(unsafe) static let heads: UnsafeMutablePointer<UnsafeMutableRawPointer?> = {
-        let heads = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: SizeClass.count)
-        heads.initialize(repeating: nil, count: SizeClass.count)
-        return heads
-    }()
+    /// The head of each class's free list (blocks are linked through their first word). Statically initialised
+    /// and with exclusivity checks off, so that no allocation pays for a lazy-initialisation check or an access
+    /// record: each process has one thread, and nothing here calls out while it holds an access.
+    @exclusivity(unchecked) nonisolated(unsafe) private static var heads =
+        InlineArray<44, UnsafeMutableRawPointer?>(repeating: nil)
     /// Bytes in the free lists.
-    nonisolated(unsafe) static let retainedBytes: UnsafeMutablePointer<Int> = {
-        let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        counter.initialize(to: 0)
-        return counter
-    }()
+    @exclusivity(unchecked) nonisolated(unsafe) private static var retainedBytes = 0
 
     static let headerSize = 16
 
     @inline(__always)
     static func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
         guard let sizeClass = SizeClass(fitting: size) else {
-            return malloc(size + headerSize).map { mark($0, sizeClass: -1, size: size) }
+            return malloc(size + headerSize).map { mark($0, header: .unpooled(), size: size) }
         }
         let index = sizeClass.index
+        let classSize = sizeClass.size
+        let header = BlockHeader(index: index, classSize: classSize)
         if let block = heads[index] {
             heads[index] = block.load(as: UnsafeMutableRawPointer?.self)
-            retainedBytes.pointee -= sizeClass.size
-            return mark(block, sizeClass: index, size: size)
+            retainedBytes -= classSize
+            return mark(block, header: header, size: size)
         }
-        return malloc(sizeClass.size + headerSize).map { mark($0, sizeClass: index, size: size) }
+        return malloc(classSize + headerSize).map { mark($0, header: header, size: size) }
     }
 
     @inline(__always)
     static func release(_ pointer: UnsafeMutableRawPointer) {
         let block = pointer - headerSize
-        let index = block.load(as: Int.self)
-        guard index >= 0 else {
+        let header = block.load(as: BlockHeader.self)
+        guard header.isPooled, retainedBytes + header.classSize <= retainedBudget else {
             free(block)
             return
         }
-        let size = SizeClass(index: index).size
-        guard retainedBytes.pointee + size <= retainedBudget else {
-            free(block)
-            return
-        }
-        block.storeBytes(of: heads[index], as: UnsafeMutableRawPointer?.self)
-        heads[index] = block
-        retainedBytes.pointee += size
+        block.storeBytes(of: heads[header.index], as: UnsafeMutableRawPointer?.self)
+        heads[header.index] = block
+        retainedBytes += header.classSize
     }
 
     static func reallocate(_ pointer: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
@@ -80,9 +72,9 @@ enum OpenSSLAllocator {
             return nil
         }
         let block = pointer - headerSize
-        let index = block.load(as: Int.self)
+        let header = block.load(as: BlockHeader.self)
         let oldSize = block.load(fromByteOffset: 8, as: Int.self)
-        if index >= 0, size <= SizeClass(index: index).size {
+        if header.isPooled, size <= header.classSize {
             block.storeBytes(of: size, toByteOffset: 8, as: Int.self)
             return pointer
         }
@@ -94,11 +86,32 @@ enum OpenSSLAllocator {
 
     /// Writes the header and returns what the caller sees.
     @inline(__always)
-    private static func mark(_ block: UnsafeMutableRawPointer, sizeClass: Int, size: Int) -> UnsafeMutableRawPointer {
-        block.storeBytes(of: sizeClass, as: Int.self)
+    private static func mark(_ block: UnsafeMutableRawPointer, header: BlockHeader, size: Int)
+        -> UnsafeMutableRawPointer
+    {
+        block.storeBytes(of: header, as: BlockHeader.self)
         block.storeBytes(of: size, toByteOffset: 8, as: Int.self)
         return block + headerSize
     }
+}
+
+/// The first word of a block's header: its size class and the class's block size, so that a release needs no
+/// arithmetic to find its list and its size.
+struct BlockHeader {
+    private let rawIndex: Int32
+    private let rawClassSize: Int32
+
+    init(index: Int, classSize: Int) {
+        rawIndex = Int32(truncatingIfNeeded: index)
+        rawClassSize = Int32(truncatingIfNeeded: classSize)
+    }
+
+    /// The header of a block taken from malloc directly (larger than the largest class), given back with free.
+    @inline(__always) static func unpooled() -> BlockHeader { BlockHeader(index: -1, classSize: 0) }
+
+    var isPooled: Bool { rawIndex >= 0 }
+    var index: Int { Int(rawIndex) }
+    var classSize: Int { Int(rawClassSize) }
 }
 
 /// The size classes: multiples of 16 bytes up to 256, then four classes per power of two (at most 25 % slack)
@@ -110,6 +123,7 @@ struct SizeClass: Equatable {
     init(index: Int) { self.index = index }
 
     /// The smallest class holding `size` bytes; `nil` above 32 KiB.
+    @inline(__always)
     init?(fitting size: Int) {
         if size <= 256 {
             index = max(size - 1, 0) / 16
@@ -123,6 +137,7 @@ struct SizeClass: Equatable {
     }
 
     /// The block size of the class.
+    @inline(__always)
     var size: Int {
         guard index >= 16 else { return (index + 1) * 16 }
         let exponent = (index - 16) / 4 + 8
