@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <malloc.h>
 #include <ev.h>
 #include <openssl/ssl.h>
 #include <openssl/err.h>
@@ -140,6 +141,8 @@ int unwrapd_sigaction_default(int signal);
 /// pidfd_open(2) (Linux 5.3): a descriptor that becomes readable when process `pid` exits. The syscall has no
 /// glibc declaration without _GNU_SOURCE and syscall(2) is variadic. Used by the integration tests' process kit.
 static inline int unwrapd_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+/* malloc.h is not part of Swift's Glibc module. */
+static inline size_t unwrapd_malloc_usable_size(void *block) { return malloc_usable_size(block); }
 
 // MARK: - State shared by all worker processes (one mmap(MAP_SHARED) region created before fork)
 

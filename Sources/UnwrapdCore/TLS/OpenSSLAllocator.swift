@@ -1,8 +1,9 @@
 import COpenSSL
+import CUnwrapdShims
 import Glibc
 
-/// OpenSSL's heap in each unwrapd process: blocks of up to 32 KiB are recycled through free lists of size
-/// classes instead of going back to malloc.
+/// OpenSSL's heap in each unwrapd process: the block sizes OpenSSL takes and gives back on every event are
+/// recycled through free lists instead of going back to malloc.
 ///
 /// Why: idle connections must hold no buffers, so contexts set `SSL_MODE_RELEASE_BUFFERS`, and OpenSSL then takes
 /// and gives back its ~16.5 KiB record buffers (and a few small blocks) on every record it reads or writes. With
@@ -10,14 +11,17 @@ import Glibc
 /// connections still hold nothing; what the lists keep is bounded by `retainedBudget` per process and, in steady
 /// state, is about what the busiest moment needed.
 ///
-/// Blocks carry a 16-byte header (size class, requested size) in front of what OpenSSL sees, which keeps
-/// malloc's 16-byte alignment. Each worker is single-threaded, so the lists need no locking. Installed before
-/// OpenSSL allocates anything (`install()`), else OpenSSL refuses and keeps malloc.
+/// Blocks are plain malloc blocks without a header of ours: a block is filed under the largest class its
+/// `malloc_usable_size` holds (glibc: the class it was taken for), so it is only ever handed out for a request it
+/// can take. Sizes between the two
+/// class ranges (what OpenSSL keeps for a connection's lifetime: the SSL object, cipher contexts, the session)
+/// are not rounded up at all, so an idle connection costs what malloc alone would. Each worker is
+/// single-threaded, so the lists need no locking. Installed before OpenSSL allocates anything (`install()`),
+/// else OpenSSL refuses and keeps malloc.
 enum OpenSSLAllocator {
-    /// Bytes the free lists may keep per process.
-    static let retainedBudget = 4 << 20
-    /// Blocks larger than this go straight to malloc.
-    static let largestClassSize = 32 << 10
+    /// Bytes the free lists may keep per process: the record buffers of the busiest moments. A worker is one thread
+    /// and OpenSSL gives a buffer back when it is empty, so few are out at once.
+    static let retainedBudget = 512 << 10
 
     /// Routes OpenSSL's allocations through the free lists. Returns false when OpenSSL had already allocated.
     @discardableResult
@@ -30,118 +34,95 @@ enum OpenSSLAllocator {
     /// and with exclusivity checks off, so that no allocation pays for a lazy-initialisation check or an access
     /// record: each process has one thread, and nothing here calls out while it holds an access.
     @exclusivity(unchecked) nonisolated(unsafe) private static var heads =
-        InlineArray<44, UnsafeMutableRawPointer?>(repeating: nil)
+        InlineArray<32, UnsafeMutableRawPointer?>(repeating: nil)
     /// Bytes in the free lists.
     @exclusivity(unchecked) nonisolated(unsafe) private static var retainedBytes = 0
 
-    static let headerSize = 16
-
     @inline(__always)
     static func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
-        guard let sizeClass = SizeClass(fitting: size) else {
-            return malloc(size + headerSize).map { mark($0, header: .unpooled(), size: size) }
-        }
+        guard let sizeClass = SizeClass(fitting: size) else { return malloc(size) }
         let index = sizeClass.index
-        let classSize = sizeClass.size
-        let header = BlockHeader(index: index, classSize: classSize)
         if let block = heads[index] {
             heads[index] = block.load(as: UnsafeMutableRawPointer?.self)
-            retainedBytes -= classSize
-            return mark(block, header: header, size: size)
+            retainedBytes -= sizeClass.size
+            return block
         }
-        return malloc(classSize + headerSize).map { mark($0, header: header, size: size) }
+        return malloc(sizeClass.size)
     }
 
     @inline(__always)
-    static func release(_ pointer: UnsafeMutableRawPointer) {
-        let block = pointer - headerSize
-        let header = block.load(as: BlockHeader.self)
-        guard header.isPooled, retainedBytes + header.classSize <= retainedBudget else {
+    static func release(_ block: UnsafeMutableRawPointer) {
+        guard let sizeClass = SizeClass(holdingAtMost: unwrapd_malloc_usable_size(block)),
+            retainedBytes + sizeClass.size <= retainedBudget
+        else {
             free(block)
             return
         }
-        block.storeBytes(of: heads[header.index], as: UnsafeMutableRawPointer?.self)
-        heads[header.index] = block
-        retainedBytes += header.classSize
+        block.storeBytes(of: heads[sizeClass.index], as: UnsafeMutableRawPointer?.self)
+        heads[sizeClass.index] = block
+        retainedBytes += sizeClass.size
     }
 
-    static func reallocate(_ pointer: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
-        guard let pointer else { return allocate(size) }
+    static func reallocate(_ block: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
+        guard let block else { return allocate(size) }
         guard size > 0 else {
-            release(pointer)
+            release(block)
             return nil
         }
-        let block = pointer - headerSize
-        let header = block.load(as: BlockHeader.self)
-        let oldSize = block.load(fromByteOffset: 8, as: Int.self)
-        if header.isPooled, size <= header.classSize {
-            block.storeBytes(of: size, toByteOffset: 8, as: Int.self)
-            return pointer
-        }
+        let usable = unwrapd_malloc_usable_size(block)
+        if size <= usable { return block }
         guard let replacement = allocate(size) else { return nil }
-        replacement.copyMemory(from: pointer, byteCount: min(oldSize, size))
-        release(pointer)
+        replacement.copyMemory(from: block, byteCount: usable)
+        release(block)
         return replacement
     }
-
-    /// Writes the header and returns what the caller sees.
-    @inline(__always)
-    private static func mark(_ block: UnsafeMutableRawPointer, header: BlockHeader, size: Int)
-        -> UnsafeMutableRawPointer
-    {
-        block.storeBytes(of: header, as: BlockHeader.self)
-        block.storeBytes(of: size, toByteOffset: 8, as: Int.self)
-        return block + headerSize
-    }
 }
 
-/// The first word of a block's header: its size class and the class's block size, so that a release needs no
-/// arithmetic to find its list and its size.
-struct BlockHeader {
-    private let rawIndex: Int32
-    private let rawClassSize: Int32
-
-    init(index: Int, classSize: Int) {
-        rawIndex = Int32(truncatingIfNeeded: index)
-        rawClassSize = Int32(truncatingIfNeeded: classSize)
-    }
-
-    /// The header of a block taken from malloc directly (larger than the largest class), given back with free.
-    @inline(__always) static func unpooled() -> BlockHeader { BlockHeader(index: -1, classSize: 0) }
-
-    var isPooled: Bool { rawIndex >= 0 }
-    var index: Int { Int(rawIndex) }
-    var classSize: Int { Int(rawClassSize) }
-}
-
-/// The size classes: multiples of 16 bytes up to 256, then four classes per power of two (at most 25 % slack)
-/// up to 32 KiB — 44 classes in all.
+/// The size classes: multiples of 16 bytes up to 256 (as malloc rounds anyway), and 1 KiB steps above 16 KiB up
+/// to 32 KiB (OpenSSL's record buffers: 16 712 bytes to read, 16 492 to write, so both share one class) — 32
+/// classes in all. Other sizes are not pooled.
 struct SizeClass: Equatable {
-    static let count = 16 + 7 * 4
+    static let count = 16 + 16
+    static let smallLimit = 256
+    static let largeBase = 16 << 10
+    static let largeStep = 1 << 10
+    static let largeLimit = 32 << 10
+
     let index: Int
 
     init(index: Int) { self.index = index }
 
-    /// The smallest class holding `size` bytes; `nil` above 32 KiB.
+    /// The smallest class holding `size` bytes; `nil` for a size no class is for.
     @inline(__always)
     init?(fitting size: Int) {
-        if size <= 256 {
+        if size <= SizeClass.smallLimit {
             index = max(size - 1, 0) / 16
-            return
+        } else if size > SizeClass.largeBase && size <= SizeClass.largeLimit {
+            index = 16 + (size - SizeClass.largeBase - 1) / SizeClass.largeStep
+        } else {
+            return nil
         }
-        guard size <= OpenSSLAllocator.largestClassSize else { return nil }
-        let exponent = Int.bitWidth - 1 - (size - 1).leadingZeroBitCount  // size lies in (2^exponent, 2^(exponent+1)]
-        let step = 1 << (exponent - 2)
-        let quarter = (size - (1 << exponent) + step - 1) / step  // 1...4
-        index = 16 + (exponent - 8) * 4 + quarter - 1
+    }
+
+    /// The largest class no bigger than `usable` bytes, for a block of that usable size; `nil` for a block no
+    /// class should keep.
+    @inline(__always)
+    init?(holdingAtMost usable: Int) {
+        if usable < 16 { return nil }
+        if usable < SizeClass.largeBase + SizeClass.largeStep {
+            // malloc may hand out up to 31 bytes more than it must (a remainder too small to split).
+            guard usable < SizeClass.smallLimit + 48 else { return nil }
+            index = min(usable / 16, 16) - 1
+        } else {
+            guard usable < SizeClass.largeLimit + SizeClass.largeStep else { return nil }
+            index = 15 + (usable - SizeClass.largeBase) / SizeClass.largeStep
+        }
     }
 
     /// The block size of the class.
     @inline(__always)
     var size: Int {
-        guard index >= 16 else { return (index + 1) * 16 }
-        let exponent = (index - 16) / 4 + 8
-        return (1 << exponent) + ((index - 16) % 4 + 1) * (1 << (exponent - 2))
+        index < 16 ? (index + 1) * 16 : SizeClass.largeBase + (index - 15) * SizeClass.largeStep
     }
 }
 
