@@ -73,6 +73,12 @@ struct HashedStream: Sendable, Equatable {
     let byteCount: Int
     let sha256: String
     let end: StreamEnd
+
+    /// What a reader sees of the first `count` bytes of `PseudoRandomStream(seed:)`, ended by `end`:
+    /// `#expect(try client.readAndHashToEnd() == .pseudoRandom(count: size, seed: 7))`.
+    static func pseudoRandom(count: Int, seed: UInt64, end: StreamEnd = .closeNotify) -> HashedStream {
+        HashedStream(byteCount: count, sha256: PseudoRandomStream.sha256(count: count, seed: seed), end: end)
+    }
 }
 
 /// How the peer ended a byte stream.
