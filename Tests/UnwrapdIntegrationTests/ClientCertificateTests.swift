@@ -12,6 +12,30 @@ import Testing
         ["client-verify = \(mode)", "client-verify-ca = \"\(certificates.clientCAFile)\""]
     }
 
+    /// Starts the daemon on `fixture` with `verification(mode)` (in a config file) and `extra`.
+    private func startDaemon(_ fixture: RelayFixture, verifying mode: String, _ extra: [String] = []) throws
+        -> DaemonProcess
+    {
+        let config = try DaemonProcess.configArgument(verification(mode, fixture.certificates), in: fixture.directory)
+        return try fixture.startDaemon([config] + extra)
+    }
+
+    /// `backend = ...` and `pem-file = ...` of `fixture`, for a config file that names its frontends itself.
+    private func backendAndCertificate(_ fixture: RelayFixture) -> [String] {
+        ["backend = \"\(fixture.backend.hitchAddress)\"", "pem-file = \"\(fixture.pem)\""]
+    }
+
+    /// A `frontend` block for 127.0.0.1:`port` with `settings` in it.
+    private func frontendBlock(_ port: UInt16, _ settings: [String] = []) -> [String] {
+        ["frontend = {", "    host = \"127.0.0.1\"", "    port = \"\(port)\""] + settings.map { "    " + $0 } + ["}"]
+    }
+
+    /// The alert that refuses a client without certificate: `certificate_required` in TLS 1.3, where the client
+    /// reads it after its handshake, a plain `handshake_failure` in TLS 1.2.
+    private static func missingCertificateAlert(_ version: TLSVersion) -> TLSAlert {
+        version == .tls13 ? .certificateRequired : .handshakeFailure
+    }
+
     /// A client pinned to `version` that presents `certificate` (none when nil).
     private func client(
         _ port: UInt16, _ version: TLSVersion, certificate: CertificateFiles?, serverName: String? = nil
@@ -59,14 +83,10 @@ import Testing
     // MARK: - client-verify = required
 
     @Test func requiredServesATrustedClientCertificate() throws {
-        let directory = try TestDirectory("ccert-trusted")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let config = try DaemonProcess.configArgument(verification("required", certificates), in: directory)
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            [config, "--log-level=3", try certificates.server(["a.example"]).pemFile], backend: backend,
-            in: directory)
+        let fixture = try RelayFixture("ccert-trusted")
+        defer { fixture.stop() }
+        let (certificates, port) = (fixture.certificates, fixture.port)
+        let daemon = try startDaemon(fixture, verifying: "required", ["--log-level=3"])
         defer { daemon.kill() }
         let alice = try certificates.client(commonName: "alice")
 
@@ -79,17 +99,14 @@ import Testing
     }
 
     @Test func requiredRefusesAClientWithoutCertificate() throws {
-        let directory = try TestDirectory("ccert-missing")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
-        let config = try DaemonProcess.configArgument(verification("required", certificates), in: directory)
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            [config, try certificates.server(["a.example"]).pemFile], backend: backend, in: directory)
+        let fixture = try RelayFixture("ccert-missing", backend: .record)
+        defer { fixture.stop() }
+        let (backend, port) = (fixture.backend, fixture.port)
+        let daemon = try startDaemon(fixture, verifying: "required")
         defer { daemon.kill() }
 
         for version in Self.versions {
-            let alert: TLSAlert = version == .tls13 ? .certificateRequired : .handshakeFailure
+            let alert = Self.missingCertificateAlert(version)
             let lines = try expectRefused(
                 try client(port, version, certificate: nil), version, alert: alert, daemon: daemon, "\(version)")
             #expect(lines.count == 1, "\(lines)")
@@ -103,13 +120,10 @@ import Testing
     /// not meet a reset, or the client never reads the alert (curl then reports "(55) getpeername() failed"
     /// instead of "alert certificate required"). A close(2) with the client's bytes still unread sends RST.
     @Test func aRefusedTLS13ClientIsNotResetBeforeItReadsTheAlert() throws {
-        let directory = try TestDirectory("ccert-reset")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
-        let config = try DaemonProcess.configArgument(verification("required", certificates), in: directory)
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            [config, try certificates.server(["a.example"]).pemFile], backend: backend, in: directory)
+        let fixture = try RelayFixture("ccert-reset", backend: .record)
+        defer { fixture.stop() }
+        let (backend, port) = (fixture.backend, fixture.port)
+        let daemon = try startDaemon(fixture, verifying: "required")
         defer { daemon.kill() }
 
         let client = try client(port, .tls13, certificate: nil)
@@ -127,13 +141,10 @@ import Testing
     }
 
     @Test func requiredRefusesAnUntrustedCertificate() throws {
-        let directory = try TestDirectory("ccert-untrusted")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
-        let config = try DaemonProcess.configArgument(verification("required", certificates), in: directory)
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            [config, try certificates.server(["a.example"]).pemFile], backend: backend, in: directory)
+        let fixture = try RelayFixture("ccert-untrusted", backend: .record)
+        defer { fixture.stop() }
+        let (certificates, backend, port) = (fixture.certificates, fixture.backend, fixture.port)
+        let daemon = try startDaemon(fixture, verifying: "required")
         defer { daemon.kill() }
         let mallory = try certificates.untrustedClient(commonName: "mallory")
 
@@ -151,13 +162,10 @@ import Testing
     // MARK: - client-verify = optional
 
     @Test func optionalServesClientsWithoutCertificateButRefusesUntrustedOnes() throws {
-        let directory = try TestDirectory("ccert-optional")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let config = try DaemonProcess.configArgument(verification("optional", certificates), in: directory)
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            [config, try certificates.server(["a.example"]).pemFile], backend: backend, in: directory)
+        let fixture = try RelayFixture("ccert-optional")
+        defer { fixture.stop() }
+        let (certificates, backend, port) = (fixture.certificates, fixture.backend, fixture.port)
+        let daemon = try startDaemon(fixture, verifying: "optional")
         defer { daemon.kill() }
         let alice = try certificates.client(commonName: "alice")
         let mallory = try certificates.untrustedClient(commonName: "mallory")
@@ -181,29 +189,21 @@ import Testing
 
     /// `client-verify` in a frontend block applies to that frontend only.
     @Test func aFrontendBlockRequiresCertificatesOnItsPortOnly() throws {
-        let directory = try TestDirectory("ccert-frontend")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let pem = try certificates.server(["a.example"]).pemFile
-        let strict = try Ports.freeTCPPort()
+        let fixture = try RelayFixture("ccert-frontend")
+        defer { fixture.stop() }
+        let (certificates, backend, strict) = (fixture.certificates, fixture.backend, fixture.port)
         let open = try Ports.freeTCPPort()
         let config = try DaemonProcess.configArgument(
-            [
-                "backend = \"\(backend.hitchAddress)\"", "pem-file = \"\(pem)\"", "frontend = {",
-                "    host = \"127.0.0.1\"", "    port = \"\(strict)\"",
-            ]
-                + verification("required", certificates).map { "    " + $0 }
-                + ["}", "frontend = {", "    host = \"127.0.0.1\"", "    port = \"\(open)\"", "}"],
-            in: directory)
-        let daemon = try DaemonProcess.start([config], in: directory)
+            backendAndCertificate(fixture) + frontendBlock(strict, verification("required", certificates))
+                + frontendBlock(open), in: fixture.directory)
+        let daemon = try DaemonProcess.start([config], in: fixture.directory)
         defer { daemon.kill() }
         let alice = try certificates.client(commonName: "alice")
 
         for version in Self.versions {
             try expectRefused(
                 try client(strict, version, certificate: nil), version,
-                alert: version == .tls13 ? .certificateRequired : .handshakeFailure, daemon: daemon,
+                alert: Self.missingCertificateAlert(version), daemon: daemon,
                 "\(version) strict frontend, no certificate")
             try expectServed(try client(strict, version, certificate: alice), "\(version) strict frontend, alice")
             try expectServed(try client(open, version, certificate: nil), "\(version) open frontend")
@@ -214,23 +214,14 @@ import Testing
     /// `client-verify = none` in a frontend block turns a global `required` off there: no certificate is asked
     /// for, so clients without one, or with one nobody trusts, are served; a block without the setting inherits it.
     @Test func aFrontendBlockCanTurnVerificationOff() throws {
-        let directory = try TestDirectory("ccert-none")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let pem = try certificates.server(["a.example"]).pemFile
-        let open = try Ports.freeTCPPort()
+        let fixture = try RelayFixture("ccert-none")
+        defer { fixture.stop() }
+        let (certificates, backend, open) = (fixture.certificates, fixture.backend, fixture.port)
         let inheriting = try Ports.freeTCPPort()
         let config = try DaemonProcess.configArgument(
-            ["backend = \"\(backend.hitchAddress)\"", "pem-file = \"\(pem)\""]
-                + verification("required", certificates)
-                + [
-                    "frontend = {", "    host = \"127.0.0.1\"", "    port = \"\(open)\"", "    client-verify = none",
-                    "}",
-                ]
-                + ["frontend = {", "    host = \"127.0.0.1\"", "    port = \"\(inheriting)\"", "}"],
-            in: directory)
-        let daemon = try DaemonProcess.start([config, "--log-level=3"], in: directory)
+            backendAndCertificate(fixture) + verification("required", certificates)
+                + frontendBlock(open, ["client-verify = none"]) + frontendBlock(inheriting), in: fixture.directory)
+        let daemon = try DaemonProcess.start([config, "--log-level=3"], in: fixture.directory)
         defer { daemon.kill() }
         let mallory = try certificates.untrustedClient(commonName: "mallory")
 
@@ -243,7 +234,7 @@ import Testing
             }
             try expectRefused(
                 try client(inheriting, version, certificate: nil), version,
-                alert: version == .tls13 ? .certificateRequired : .handshakeFailure, daemon: daemon,
+                alert: Self.missingCertificateAlert(version), daemon: daemon,
                 "\(version) inheriting frontend")
         }
         #expect(backend.acceptedCount == 2 * Self.versions.count)
@@ -271,7 +262,7 @@ import Testing
 
         var served = 0
         for version in Self.versions {
-            let refusal: TLSAlert = version == .tls13 ? .certificateRequired : .handshakeFailure
+            let refusal = Self.missingCertificateAlert(version)
             try expectRefused(
                 try client(port, version, certificate: nil, serverName: "strict.example"), version, alert: refusal,
                 daemon: daemon, "\(order), \(version), strict.example without certificate")

@@ -30,18 +30,43 @@ import Testing
         return Exchange(client: client, clientPort: client.localPort, received: final.received)
     }
 
+    /// Starts the daemon of `fixture` with `flags`, listening on `host` (a fresh port), and makes one `exchange`
+    /// through it; returns the daemon, the frontend and the exchange.
+    private func exchange(on host: String, _ fixture: RelayFixture, _ flags: [String]) throws
+        -> (daemon: DaemonProcess, frontend: Endpoint, exchange: Exchange)
+    {
+        let frontend = Endpoint.tcp(host: host, port: try Ports.freeTCPPort(host: host))
+        let daemon = try fixture.startDaemon(frontends: [frontend], flags)
+        return (daemon, frontend, try exchange(with: frontend, backend: fixture.backend))
+    }
+
+    /// A client of `port` that first sends `header` in the clear (itself, or with `sendHeader`), then handshakes and
+    /// sends `payload` and close_notify; expects the backend to receive the header and then the payload, verbatim.
+    @discardableResult
+    private func sendBehindProxyHeader(
+        _ header: [UInt8], port: UInt16, backend: TestBackend,
+        sourceLocation: SourceLocation = #_sourceLocation, sendHeader: ((TLSTestClient) throws -> Void)? = nil
+    ) throws -> TLSTestClient {
+        let client = try TLSTestClient(port: port, options: TLSClientOptions(serverName: "a.example"))
+        if let sendHeader { try sendHeader(client) } else { try Sockets.sendAll(client.fd, header) }
+        try client.handshake()
+        try client.write(Self.payload)
+        try client.sendCloseNotify()
+        #expect(
+            try backend.waitForConnection().waitForEOF().received == header + Self.payload,
+            sourceLocation: sourceLocation)
+        return client
+    }
+
     // MARK: - PROXY v1
 
     @Test(arguments: ["127.0.0.1", "::1"])
     func writeProxyV1SendsTheExactLineWithClientAndFrontendAddresses(_ host: String) throws {
         let fixture = try RelayFixture("proxy-v1", backend: .record)
         defer { fixture.stop() }
-        let backend = fixture.backend
-        let frontend = Endpoint.tcp(host: host, port: try Ports.freeTCPPort(host: host))
-        let daemon = try fixture.startDaemon(frontends: [frontend], ["--write-proxy-v1"])
+        let (daemon, frontend, exchange) = try exchange(on: host, fixture, ["--write-proxy-v1"])
         defer { daemon.kill() }
 
-        let exchange = try exchange(with: frontend, backend: backend)
         let family = host.contains(":") ? "TCP6" : "TCP4"
         let line = "PROXY \(family) \(host) \(host) \(exchange.clientPort) \(frontend.port!)\r\n"
         #expect(
@@ -245,12 +270,9 @@ import Testing
     func writeIPSendsTheFamilyOctetAndTheClientAddress(_ host: String) throws {
         let fixture = try RelayFixture("proxy-write-ip", backend: .record)
         defer { fixture.stop() }
-        let backend = fixture.backend
-        let frontend = Endpoint.tcp(host: host, port: try Ports.freeTCPPort(host: host))
-        let daemon = try fixture.startDaemon(frontends: [frontend], ["--write-ip"])
+        let (daemon, _, exchange) = try exchange(on: host, fixture, ["--write-ip"])
         defer { daemon.kill() }
 
-        let exchange = try exchange(with: frontend, backend: backend)
         let preamble: [UInt8] =
             host.contains(":")
             ? [UInt8(AF_INET6)] + [UInt8](repeating: 0, count: 15) + [1] : [UInt8(AF_INET), 127, 0, 0, 1]
@@ -294,12 +316,7 @@ import Testing
         let daemon = try fixture.startDaemon(["--proxy-proxy"])
         defer { daemon.kill() }
 
-        let client = try TLSTestClient(port: port, options: TLSClientOptions(serverName: "a.example"))
-        try Sockets.sendAll(client.fd, header)
-        try client.handshake()
-        try client.write(Self.payload)
-        try client.sendCloseNotify()
-        #expect(try backend.waitForConnection().waitForEOF().received == header + Self.payload)
+        let client = try sendBehindProxyHeader(header, port: port, backend: backend)
         #expect(try client.readToEnd(timeout: .seconds(5)).end == .closeNotify)
         #expect(try daemon.stop() == .exited(0))
     }
@@ -318,22 +335,19 @@ import Testing
         let daemon = try fixture.startDaemon(["--proxy-proxy"])
         defer { daemon.kill() }
 
-        let client = try TLSTestClient(port: port, options: TLSClientOptions(serverName: "a.example"))
-        let clientPort = client.localPort
-        try Sockets.setOption(client.fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-        for (index, piece) in pieces.enumerated() {
-            try Sockets.sendAll(client.fd, piece)
-            try waitUntil(
-                "the daemon to read piece \(index) of the \(version) header", timeout: .seconds(5),
-                details:
-                    "receive queue: \(String(describing: TCPSocketTable.receiveQueue(localPort: port, remotePort: clientPort)))"
-            ) { TCPSocketTable.receiveQueue(localPort: port, remotePort: clientPort) == 0 }
+        try sendBehindProxyHeader(pieces.flatMap { $0 }, port: port, backend: backend) { client in
+            let clientPort = client.localPort
+            try Sockets.setOption(client.fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+            for (index, piece) in pieces.enumerated() {
+                try Sockets.sendAll(client.fd, piece)
+                try waitUntil(
+                    "the daemon to read piece \(index) of the \(version) header", timeout: .seconds(5),
+                    details:
+                        "receive queue: \(String(describing: TCPSocketTable.receiveQueue(localPort: port, remotePort: clientPort)))"
+                ) { TCPSocketTable.receiveQueue(localPort: port, remotePort: clientPort) == 0 }
+            }
+            #expect(backend.acceptedCount == 0)
         }
-        #expect(backend.acceptedCount == 0)
-        try client.handshake()
-        try client.write(Self.payload)
-        try client.sendCloseNotify()
-        #expect(try backend.waitForConnection().waitForEOF().received == pieces.flatMap { $0 } + Self.payload)
         #expect(try daemon.stop() == .exited(0))
     }
 
@@ -348,14 +362,13 @@ import Testing
         defer { daemon.kill() }
 
         let header = Array("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n".utf8)
-        let client = try TLSTestClient(port: port, options: TLSClientOptions(serverName: "a.example"))
-        // MSG_MORE: the kernel holds the header until the next write (the ClientHello) and sends both together.
-        let sent = header.withUnsafeBytes { send(client.fd, $0.baseAddress, $0.count, Int32(MSG_MORE | MSG_NOSIGNAL)) }
-        #expect(sent == header.count)
-        try client.handshake()
-        try client.write(Self.payload)
-        try client.sendCloseNotify()
-        #expect(try backend.waitForConnection().waitForEOF().received == header + Self.payload)
+        try sendBehindProxyHeader(header, port: port, backend: backend) { client in
+            // MSG_MORE: the kernel holds the header until the next write (the ClientHello) and sends both together.
+            let sent = header.withUnsafeBytes {
+                send(client.fd, $0.baseAddress, $0.count, Int32(MSG_MORE | MSG_NOSIGNAL))
+            }
+            #expect(sent == header.count)
+        }
         #expect(try daemon.stop() == .exited(0))
     }
 
@@ -408,12 +421,7 @@ import Testing
 
         // The daemon goes on serving clients with a valid header.
         let header = Array("PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n".utf8)
-        let good = try TLSTestClient(port: port, options: TLSClientOptions(serverName: "a.example"))
-        try Sockets.sendAll(good.fd, header)
-        try good.handshake()
-        try good.write(Self.payload)
-        try good.sendCloseNotify()
-        #expect(try backend.waitForConnection().waitForEOF().received == header + Self.payload)
+        try sendBehindProxyHeader(header, port: port, backend: backend)
         #expect(backend.acceptedCount == 1)
         #expect(try daemon.stop() == .exited(0))
     }

@@ -26,12 +26,9 @@ import Testing
         let fixture = try RelayFixture("relay-1to1") { directory in try kind.start(.echo, in: directory) }
         defer { fixture.stop() }
         let backend = fixture.backend
-        let port = fixture.port
-        let daemon = try fixture.startDaemon()
+        let (daemon, client) = try fixture.startDaemonAndConnect(options: TLSClientOptions(serverName: "a.example"))
         defer { daemon.kill() }
 
-        let client = try TLSTestClient(port: port, options: TLSClientOptions(serverName: "a.example"))
-        try client.handshake()
         // Every byte value, so that no byte is special on the way.
         let everyByte = (0..<512).map { UInt8(truncatingIfNeeded: $0) }
         try client.write(everyByte)
@@ -114,21 +111,15 @@ import Testing
             "relay-half-a", backend: .sendPseudoRandom(count: size, seed: 11, when: responseStarts))
         defer { fixture.stop() }
         let backend = fixture.backend
-        let port = fixture.port
-        let daemon = try fixture.startDaemon()
+        let (daemon, client) = try fixture.startDaemonAndConnect()
         defer { daemon.kill() }
 
-        let client = try TLSTestClient(port: port)
-        try client.handshake()
         let request = "GET /large HTTP/1.0\r\n\r\n"
         #expect(request.utf8.count == 23)
         try client.write(request)
         try client.sendCloseNotify()
 
-        let response = try client.readAndHashToEnd(timeout: .seconds(20))
-        #expect(response.byteCount == size)
-        #expect(response.sha256 == PseudoRandomStream.sha256(count: size, seed: 11))
-        #expect(response.end == .closeNotify)
+        #expect(try client.readAndHashToEnd(timeout: .seconds(20)) == .pseudoRandom(count: size, seed: 11))
         let final = try backend.waitForConnection().waitForEOF()
         #expect(final.received == Array(request.utf8))
         #expect(try daemon.stop() == .exited(0))
@@ -141,17 +132,10 @@ import Testing
             "relay-half-b", backend: .sendPseudoRandom(count: size, seed: 12, when: .onConnect))
         defer { fixture.stop() }
         let backend = fixture.backend
-        let port = fixture.port
-        let daemon = try fixture.startDaemon()
+        let (daemon, client) = try fixture.startDaemonAndConnect()
         defer { daemon.kill() }
 
-        let client = try TLSTestClient(port: port)
-        try client.handshake()
-        let response = try client.readAndHashToEnd(timeout: .seconds(20))
-        #expect(
-            response
-                == HashedStream(
-                    byteCount: size, sha256: PseudoRandomStream.sha256(count: size, seed: 12), end: .closeNotify))
+        #expect(try client.readAndHashToEnd(timeout: .seconds(20)) == .pseudoRandom(count: size, seed: 12))
 
         // The backend only shut down its sending side: what the client sends now still arrives.
         let upload = 1 << 20
@@ -178,12 +162,10 @@ import Testing
         let fixture = try RelayFixture(
             "relay-half-b2", backend: .sendPseudoRandom(count: size, seed: 16, when: .onConnect))
         defer { fixture.stop() }
-        let port = fixture.port
-        let daemon = try fixture.startDaemon(["--send-bufsize=4096"])
+        let (daemon, client) = try fixture.startDaemonAndConnect(
+            ["--send-bufsize=4096"], options: TLSClientOptions(receiveBufferSize: 4096))
         defer { daemon.kill() }
 
-        let client = try TLSTestClient(port: port, options: TLSClientOptions(receiveBufferSize: 4096))
-        try client.handshake()
         let hasher = SHA256Hasher()
         var count = 0
         let deadline = Deadline.after(.seconds(20))
@@ -205,12 +187,9 @@ import Testing
         let fixture = try RelayFixture("relay-half-c") { _ in try TestBackend(.record, keepLimit: 0) }
         defer { fixture.stop() }
         let backend = fixture.backend
-        let port = fixture.port
-        let daemon = try fixture.startDaemon()
+        let (daemon, client) = try fixture.startDaemonAndConnect()
         defer { daemon.kill() }
 
-        let client = try TLSTestClient(port: port)
-        try client.handshake()
         let size = 3 << 20
         let sent = try client.writePseudoRandom(count: size, seed: 14)
         try client.sendCloseNotify()
@@ -233,23 +212,16 @@ import Testing
             "relay-half-d", backend: .sendPseudoRandom(count: size, seed: 15, when: .afterEOF))
         defer { fixture.stop() }
         let backend = fixture.backend
-        let port = fixture.port
-        let daemon = try fixture.startDaemon()
+        let (daemon, client) = try fixture.startDaemonAndConnect()
         defer { daemon.kill() }
 
-        let client = try TLSTestClient(port: port)
-        try client.handshake()
         let request = "GET /after-eof HTTP/1.0\r\n\r\n"
         try client.write(request)
         #expect(shutdown(client.fd, Int32(SHUT_WR)) == 0)
 
         let final = try backend.waitForConnection().waitForEOF()
         #expect(final.received == Array(request.utf8))
-        let response = try client.readAndHashToEnd(timeout: .seconds(10))
-        #expect(
-            response
-                == HashedStream(
-                    byteCount: size, sha256: PseudoRandomStream.sha256(count: size, seed: 15), end: .closeNotify))
+        #expect(try client.readAndHashToEnd(timeout: .seconds(10)) == .pseudoRandom(count: size, seed: 15))
         #expect(try daemon.stop() == .exited(0))
     }
 }
@@ -263,17 +235,12 @@ import Testing
         }
         defer { fixture.stop() }
         let backend = fixture.backend
-        let port = fixture.port
-        let daemon = try fixture.startDaemon()
+        let (daemon, client) = try fixture.startDaemonAndConnect()
         defer { daemon.kill() }
 
-        let client = try TLSTestClient(port: port)
-        try client.handshake()
         let transfer = try client.transferDuplex(sending: size, seed: 32, thenCloseNotify: true, timeout: .seconds(60))
         #expect(transfer.sentSHA256 == PseudoRandomStream.sha256(count: size, seed: 32))
-        #expect(transfer.received.byteCount == size)
-        #expect(transfer.received.sha256 == PseudoRandomStream.sha256(count: size, seed: 31))
-        #expect(transfer.received.end == .closeNotify)
+        #expect(transfer.received == .pseudoRandom(count: size, seed: 31))
 
         let final = try backend.waitForConnection().waitForEOF(timeout: .seconds(10))
         #expect(final.receivedCount == size)
@@ -422,10 +389,7 @@ import Testing
         #expect(growth < 4 << 20, "worker RSS grew by \(growth) bytes while \(heldAt) bytes were sent")
         #expect(connection.snapshot.sentSHA256 == nil)
 
-        let received = try client.readAndHashToEnd(timeout: .seconds(30))
-        #expect(received.byteCount == size)
-        #expect(received.sha256 == PseudoRandomStream.sha256(count: size, seed: 41))
-        #expect(received.end == .closeNotify)
+        #expect(try client.readAndHashToEnd(timeout: .seconds(30)) == .pseudoRandom(count: size, seed: 41))
         #expect(try daemon.stop() == .exited(0))
     }
 }

@@ -15,12 +15,10 @@ import Testing
 
     @Test(arguments: [TLSVersion.tls12, .tls13])
     func aTicketResumesTheSession(version: TLSVersion) throws {
-        let directory = try TestDirectory("resume-ticket")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            ["--log-level=3", try certificates.server(["a.example"]).pemFile], backend: backend, in: directory)
+        let fixture = try RelayFixture("resume-ticket")
+        defer { fixture.stop() }
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--log-level=3"])
         defer { daemon.kill() }
         let options = TLSClientOptions(serverName: "a.example", minVersion: version, maxVersion: version)
 
@@ -66,13 +64,10 @@ import Testing
     private func expectResumptionOnBothWorkers(
         _ options: TLSClientOptions, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
-        let directory = try TestDirectory("resume-workers")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            ["--workers=2", "--log-level=3", try certificates.server(["a.example"]).pemFile], backend: backend,
-            in: directory)
+        let fixture = try RelayFixture("resume-workers")
+        defer { fixture.stop() }
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--workers=2", "--log-level=3"])
         defer { daemon.kill() }
         try daemon.waitForChildren(count: 2)
 

@@ -4,16 +4,23 @@ import Testing
 /// Which TLS the daemon speaks: protocol versions (default and `tls-protos`), no client-initiated renegotiation,
 /// no compression, and what happens to clients that do not speak TLS at all.
 @Suite struct TLSPolicyTests {
+    /// Expects `client`'s handshake to fail with a `protocol_version` alert from the daemon.
+    private func expectProtocolVersionRefused(
+        _ client: TLSTestClient, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let error = #expect(throws: TLSClientError.self, sourceLocation: sourceLocation) { try client.handshake() }
+        #expect(
+            error?.receivedAlert == .protocolVersion, "\(String(describing: error))", sourceLocation: sourceLocation)
+    }
+
     // MARK: - Protocol versions
 
     @Test(arguments: [TLSVersion.tls12, .tls13])
     func modernVersionsAreServedByDefault(version: TLSVersion) throws {
-        let directory = try TestDirectory("policy-default")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            [try certificates.server(["a.example"]).pemFile], backend: backend, in: directory)
+        let fixture = try RelayFixture("policy-default")
+        defer { fixture.stop() }
+        let (backend, port) = (fixture.backend, fixture.port)
+        let daemon = try fixture.startDaemon()
         defer { daemon.kill() }
 
         let client = try TLSTestClient(
@@ -36,8 +43,7 @@ import Testing
 
         // The kit lowers the client's security level for TLS 1.0/1.1, so the client really offers them.
         let client = try TLSTestClient(port: port, options: TLSClientOptions(minVersion: version, maxVersion: version))
-        let error = #expect(throws: TLSClientError.self) { try client.handshake() }
-        #expect(error?.receivedAlert == .protocolVersion, "\(String(describing: error))")
+        expectProtocolVersionRefused(client)
 
         let lines = try daemon.waitForLog(forClientPort: client.localPort, containing: "handshake failed")
         #expect(lines.count == 1, "\(lines)")
@@ -52,21 +58,18 @@ import Testing
     /// `tls-protos` as a flag or in the config file: TLS 1.3 only refuses a TLS 1.2 client.
     @Test(arguments: ["flag", "config file"])
     func tlsProtosNarrowsTheVersions(source: String) throws {
-        let directory = try TestDirectory("policy-protos")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let pem = try certificates.server(["a.example"]).pemFile
+        let fixture = try RelayFixture("policy-protos")
+        defer { fixture.stop() }
+        let (backend, port) = (fixture.backend, fixture.port)
         let setting =
             source == "flag"
             ? "--tls-protos=TLSv1.3"
-            : try DaemonProcess.configArgument(["tls-protos = TLSv1.3"], in: directory)
-        let (daemon, port) = try DaemonProcess.startUnwrapd([setting, pem], backend: backend, in: directory)
+            : try DaemonProcess.configArgument(["tls-protos = TLSv1.3"], in: fixture.directory)
+        let daemon = try fixture.startDaemon([setting])
         defer { daemon.kill() }
 
         let old = try TLSTestClient(port: port, options: TLSClientOptions(maxVersion: .tls12))
-        let error = #expect(throws: TLSClientError.self) { try old.handshake() }
-        #expect(error?.receivedAlert == .protocolVersion, "\(String(describing: error))")
+        expectProtocolVersionRefused(old)
         try daemon.waitForLog(forClientPort: old.localPort, containing: "unsupported protocol")
 
         let current = try TLSTestClient(port: port, options: TLSClientOptions(maxVersion: .tls13))
@@ -96,8 +99,7 @@ import Testing
         #expect(try old.roundTrip("eleven\n") == "eleven\n")
 
         let newest = try TLSTestClient(port: port, options: TLSClientOptions(minVersion: .tls13))
-        let error = #expect(throws: TLSClientError.self) { try newest.handshake() }
-        #expect(error?.receivedAlert == .protocolVersion, "\(String(describing: error))")
+        expectProtocolVersionRefused(newest)
         #expect(backend.acceptedCount == 1)
     }
 
@@ -106,12 +108,10 @@ import Testing
     /// A TLS 1.2 client asking to renegotiate is refused; what it sent before still reached the backend, and the
     /// connection does not go on under a renegotiated session.
     @Test func clientInitiatedRenegotiationIsRefused() throws {
-        let directory = try TestDirectory("policy-reneg")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            ["--log-level=3", try certificates.server(["a.example"]).pemFile], backend: backend, in: directory)
+        let fixture = try RelayFixture("policy-reneg")
+        defer { fixture.stop() }
+        let (backend, port) = (fixture.backend, fixture.port)
+        let daemon = try fixture.startDaemon(["--log-level=3"])
         defer { daemon.kill() }
 
         let client = try TLSTestClient(port: port, options: TLSClientOptions(maxVersion: .tls12))
@@ -133,12 +133,10 @@ import Testing
     /// A client offering DEFLATE before "no compression" gets a ServerHello without compression. (On an OpenSSL
     /// built without zlib the daemon could not compress anyway; there this checks that such an offer is served.)
     @Test func compressionIsNeverChosen() throws {
-        let directory = try TestDirectory("policy-compress")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.record)
-        defer { backend.stop() }
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            [try certificates.server(["a.example"]).pemFile], backend: backend, in: directory)
+        let fixture = try RelayFixture("policy-compress", backend: .record)
+        defer { fixture.stop() }
+        let port = fixture.port
+        let daemon = try fixture.startDaemon()
         defer { daemon.kill() }
 
         let client = try PlainClient(port: port)
@@ -163,12 +161,10 @@ import Testing
         ),
     ])
     func nonTLSClientsAreClosedAndLogged(kind: String, bytes: [UInt8], reason: String) throws {
-        let directory = try TestDirectory("policy-garbage")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            [try certificates.server(["a.example"]).pemFile], backend: backend, in: directory)
+        let fixture = try RelayFixture("policy-garbage")
+        defer { fixture.stop() }
+        let (backend, port) = (fixture.backend, fixture.port)
+        let daemon = try fixture.startDaemon()
         defer { daemon.kill() }
 
         let plain = try PlainClient(port: port)
@@ -190,13 +186,10 @@ import Testing
     /// at level 2 the same probe is an info line (so the probe did reach the daemon).
     @Test(arguments: [1, 2])
     func aSilentProbeIsNotAnError(logLevel: Int) throws {
-        let directory = try TestDirectory("policy-probe")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let arguments = logLevel == 1 ? [] : ["--log-level=\(logLevel)"]
-        let (daemon, port) = try DaemonProcess.startUnwrapd(
-            arguments + [try certificates.server(["a.example"]).pemFile], backend: backend, in: directory)
+        let fixture = try RelayFixture("policy-probe")
+        defer { fixture.stop() }
+        let (backend, port) = (fixture.backend, fixture.port)
+        let daemon = try fixture.startDaemon(logLevel == 1 ? [] : ["--log-level=\(logLevel)"])
         defer { daemon.kill() }
 
         let probe = try PlainClient(port: port)

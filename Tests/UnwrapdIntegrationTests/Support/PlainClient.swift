@@ -106,16 +106,7 @@ final class PlainClient {
     /// Sends `count` bytes of `PseudoRandomStream(seed:)`; returns their SHA-256.
     @discardableResult
     func sendPseudoRandom(count: Int, seed: UInt64 = 1, chunkSize: Int = 1 << 16) throws -> String {
-        let stream = PseudoRandomStream(seed: seed)
-        let hasher = SHA256Hasher()
-        var remaining = count
-        while remaining > 0 {
-            let chunk = stream.next(min(chunkSize, remaining))
-            hasher.update(chunk)
-            try send(chunk)
-            remaining -= chunk.count
-        }
-        return hasher.hexDigest
+        try PseudoRandomStream.forEachChunk(count: count, seed: seed, chunkSize: chunkSize) { try send(Array($0)) }
     }
 
     /// Closes the socket (idempotent).

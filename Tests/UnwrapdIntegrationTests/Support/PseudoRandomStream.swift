@@ -40,19 +40,31 @@ final class PseudoRandomStream: @unchecked Sendable {
     static func sha256(count: Int, seed: UInt64) -> String {
         let key = "\(seed)/\(count)"
         if let known = digests.withLock({ $0[key] }) { return known }
-        let stream = PseudoRandomStream(seed: seed)
-        let hasher = SHA256Hasher()
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var remaining = count
-        while remaining > 0 {
-            let size = min(remaining, chunk.count)
-            chunk.withUnsafeMutableBytes { stream.fill(UnsafeMutableRawBufferPointer(rebasing: $0[0..<size])) }
-            chunk.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<size])) }
-            remaining -= size
-        }
-        let digest = hasher.hexDigest
+        let digest = forEachChunk(count: count, seed: seed) { _ in }
         digests.withLock { $0[key] = digest }
         return digest
+    }
+
+    /// Hands the first `count` bytes of the stream for `seed` to `body` in order, in chunks of at most `chunkSize`
+    /// (one buffer, reused: copy what you keep); returns the SHA-256 (hex) of them all. What every sender of a
+    /// pseudo-random stream, and its checker, is built on.
+    @discardableResult
+    static func forEachChunk<Failure: Error>(
+        count: Int, seed: UInt64, chunkSize: Int = 1 << 16, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Void
+    ) throws(Failure) -> String {
+        let stream = PseudoRandomStream(seed: seed)
+        let hasher = SHA256Hasher()
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: min(chunkSize, count), alignment: 1)
+        defer { chunk.deallocate() }
+        var remaining = count
+        while remaining > 0 {
+            let part = UnsafeMutableRawBufferPointer(rebasing: chunk[0..<min(remaining, chunk.count)])
+            stream.fill(part)
+            hasher.update(UnsafeRawBufferPointer(part))
+            try body(UnsafeRawBufferPointer(part))
+            remaining -= part.count
+        }
+        return hasher.hexDigest
     }
 }
 
@@ -61,6 +73,12 @@ struct HashedStream: Sendable, Equatable {
     let byteCount: Int
     let sha256: String
     let end: StreamEnd
+
+    /// What a reader sees of the first `count` bytes of `PseudoRandomStream(seed:)`, ended by `end`:
+    /// `#expect(try client.readAndHashToEnd() == .pseudoRandom(count: size, seed: 7))`.
+    static func pseudoRandom(count: Int, seed: UInt64, end: StreamEnd = .closeNotify) -> HashedStream {
+        HashedStream(byteCount: count, sha256: PseudoRandomStream.sha256(count: count, seed: seed), end: end)
+    }
 }
 
 /// How the peer ended a byte stream.

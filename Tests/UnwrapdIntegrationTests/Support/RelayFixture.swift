@@ -44,6 +44,17 @@ struct RelayFixture {
         try DaemonProcess.start(arguments(extra), in: directory, environment: environment)
     }
 
+    /// Starts the daemon with `arguments(extra)` and connects a client with `options` (by default none: no SNI, no
+    /// verification) to the frontend, handshake done: `let (daemon, client) = try fixture.startDaemonAndConnect()`.
+    func startDaemonAndConnect(_ extra: [String] = [], options: TLSClientOptions = .init()) throws
+        -> (daemon: DaemonProcess, client: TLSTestClient)
+    {
+        let daemon = try startDaemon(extra)
+        let client = try TLSTestClient(port: port, options: options)
+        try client.handshake()
+        return (daemon, client)
+    }
+
     /// Starts the daemon listening on `frontends` (IPv6, several at once) instead of `port`, and waits for its
     /// readiness.
     func startDaemon(frontends: [Endpoint], _ extra: [String] = []) throws -> DaemonProcess {

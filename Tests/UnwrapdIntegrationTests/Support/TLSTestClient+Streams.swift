@@ -3,16 +3,7 @@ extension TLSTestClient {
     /// Writes `count` bytes of `PseudoRandomStream(seed:)`; returns their SHA-256.
     @discardableResult
     func writePseudoRandom(count: Int, seed: UInt64 = 1, chunkSize: Int = 1 << 16) throws -> String {
-        let stream = PseudoRandomStream(seed: seed)
-        let hasher = SHA256Hasher()
-        var remaining = count
-        while remaining > 0 {
-            let chunk = stream.next(min(chunkSize, remaining))
-            hasher.update(chunk)
-            try write(chunk)
-            remaining -= chunk.count
-        }
-        return hasher.hexDigest
+        try PseudoRandomStream.forEachChunk(count: count, seed: seed, chunkSize: chunkSize) { try write(Array($0)) }
     }
 
     /// Reads until the peer ends the stream, hashing without keeping.
@@ -32,17 +23,11 @@ extension TLSTestClient {
     func echoInLockstep(count: Int, seed: UInt64 = 1, chunkSize: Int = 1 << 14) throws
         -> (sent: String, received: String)
     {
-        let stream = PseudoRandomStream(seed: seed)
-        let sent = SHA256Hasher()
         let received = SHA256Hasher()
-        var remaining = count
-        while remaining > 0 {
-            let chunk = stream.next(min(chunkSize, remaining))
-            sent.update(chunk)
-            try write(chunk)
+        let sent = try PseudoRandomStream.forEachChunk(count: count, seed: seed, chunkSize: chunkSize) { chunk in
+            try write(Array(chunk))
             received.update(try read(exactly: chunk.count))
-            remaining -= chunk.count
         }
-        return (sent.hexDigest, received.hexDigest)
+        return (sent, received.hexDigest)
     }
 }

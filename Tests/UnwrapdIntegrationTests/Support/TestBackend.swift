@@ -268,22 +268,12 @@ private struct ConnectionServer {
                     case .keepOpen: break
                     }
                 case .sendPseudoRandom(let count, let seed, _):
-                    let stream = PseudoRandomStream(seed: seed)
-                    let hasher = SHA256Hasher()
-                    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-                    var remaining = count
-                    while remaining > 0 {
-                        let size = min(remaining, chunk.count)
-                        chunk.withUnsafeMutableBytes { buffer in
-                            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
-                            stream.fill(part)
-                            hasher.update(UnsafeRawBufferPointer(part))
-                        }
-                        try Sockets.sendAll(fd, chunk[0..<size])
-                        connection.recordSent(size)
-                        remaining -= size
+                    let digest = try PseudoRandomStream.forEachChunk(count: count, seed: seed) {
+                        (part) throws(SystemCallError) in
+                        try Sockets.sendAll(fd, part)
+                        connection.recordSent(part.count)
                     }
-                    connection.recordSendFinished(sha256: hasher.hexDigest)
+                    connection.recordSendFinished(sha256: digest)
                     shutdown(fd, Int32(SHUT_WR))
                 default:
                     break
