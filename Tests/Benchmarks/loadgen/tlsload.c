@@ -13,7 +13,9 @@
  * Anything else is an error, counted by kind and reported in the JSON result; nothing is retried silently.
  *
  * Modes:
- *   conn   new connection per request, for --duration seconds after --warmup seconds (handshakes/s)
+ *   conn   new connection per request, for --duration seconds after --warmup seconds (handshakes/s); with
+ *          --count N, exactly N connections instead (no warm-up: the window runs from the first connect to the
+ *          end of the last connection; --duration then bounds it)
  *   bulk   one keep-alive connection downloading --path again and again (bytes/s)
  *   hold   open --hold connections (handshake + one keep-alive request each), keep them idle, report READY on
  *          stdout; then read commands on stdin: "status", "probe K" (K new connections, one at a time, latency),
@@ -111,6 +113,7 @@ static const char *expect_sha256 = NULL;
 static int concurrency = 64;
 static double duration = 10, warmup = 2;
 static int hold_count = 0;
+static long long count_limit = 0; /* conn --count: connections to make in all (0: run for --duration) */
 static double conn_timeout = 10;
 static double probe_timeout = 10, probe_interval = 0.05;
 static pid_t pids[64];
@@ -141,6 +144,7 @@ static long long ops_total;    /* completed operations, all time */
 static long long full_in_window; /* --resume: full handshakes inside the window */
 static long long bytes_in_window;
 static long long no_close_notify; /* server closed without close_notify (information, not an error) */
+static long long conns_started;   /* conn mode: connections started (with --count, never more than N) */
 
 /* latency histogram: 10 µs buckets up to 1 s, then 10 ms buckets up to 100 s */
 #define HIST_FINE 100000
@@ -622,17 +626,37 @@ static void run_conn(void) {
     nconns = concurrency;
     conns = calloc((size_t)nconns, sizeof *conns);
     double t0 = now();
-    window_start = t0 + warmup;
-    window_end = window_start + duration;
+    if (count_limit) { /* --count: the window covers all N connections; --duration bounds it */
+        sample(&sample_start);
+        t0 = window_start = now();
+        window_end = window_start + duration;
+        measuring = 1;
+    } else {
+        window_start = t0 + warmup;
+        window_end = window_start + duration;
+    }
     for (int i = 0; i < nconns; i++) {
         conns[i].index = i;
         conns[i].fd = -1;
         conns[i].md = EVP_MD_CTX_new();
-        start_conn(&conns[i]);
+        if (!count_limit || conns_started < count_limit) {
+            conns_started++;
+            start_conn(&conns[i]);
+        }
     }
     double last_check = t0;
     for (;;) {
         double t = now();
+        if (count_limit && measuring && conns_started >= count_limit) {
+            int busy = 0;
+            for (int i = 0; i < nconns; i++) busy += conns[i].state != ST_FREE;
+            if (!busy) { /* all N finished (completed or failed) */
+                sample(&sample_end);
+                window_end = now();
+                measuring = 0;
+                break;
+            }
+        }
         if (!measuring && t >= window_start && t < window_end) {
             sample(&sample_start);
             window_start = now();
@@ -649,7 +673,8 @@ static void run_conn(void) {
         t = now();
         for (int i = 0; i < nconns; i++) {
             struct conn *c = &conns[i];
-            if (c->state == ST_FREE && t >= c->retry_at) {
+            if (c->state == ST_FREE && t >= c->retry_at && (!count_limit || conns_started < count_limit)) {
+                conns_started++;
                 start_conn(c);
             }
         }
@@ -667,6 +692,7 @@ static void run_conn(void) {
     double secs = window_end - window_start;
     printf("{\"mode\":\"conn\",\"resume\":%s,\"ops\":%lld,\"seconds\":%.4f,\"rate\":%.1f,", resume ? "true" : "false",
            ops, secs, ops / secs);
+    if (count_limit) printf("\"count\":%lld,\"started\":%lld,", count_limit, conns_started);
     if (resume) printf("\"full_in_window\":%lld,", full_in_window);
     printf("\"ops_total\":%lld,\"concurrency\":%d,\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
            "\"server_closed_without_close_notify\":%lld,",
@@ -866,7 +892,7 @@ static void usage(void) {
             "usage: tlsload --port P [--host 127.0.0.1] [--mode conn|bulk|hold|probe] [--tls 13|12]\n"
             "  [--suites S] [--ciphers C] [--groups G] [--expect-cipher NAME] [--expect-group NAME] [--resume]\n"
             "  [--path /100] [--sni NAME] [--expect-sha256 HEX] [--concurrency N] [--duration S] [--warmup S]\n"
-            "  [--hold N] [--conn-timeout S] [--probe-timeout S] [--pids P1,P2,...] [--verbose]\n");
+            "  [--count N] [--hold N] [--conn-timeout S] [--probe-timeout S] [--pids P1,P2,...] [--verbose]\n");
     exit(2);
 }
 
@@ -877,7 +903,7 @@ int main(int argc, char **argv) {
         {"expect-group", 1, 0, 'G'}, {"resume", 0, 0, 'r'}, {"path", 1, 0, 'P'}, {"sni", 1, 0, 'S'},
         {"expect-sha256", 1, 0, 'X'}, {"concurrency", 1, 0, 'n'}, {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},
         {"hold", 1, 0, 'N'}, {"conn-timeout", 1, 0, 't'}, {"probe-timeout", 1, 0, 'o'}, {"pids", 1, 0, 'i'},
-        {"verbose", 0, 0, 'v'}, {0, 0, 0, 0}};
+        {"count", 1, 0, 'K'}, {"verbose", 0, 0, 'v'}, {0, 0, 0, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
@@ -904,6 +930,7 @@ int main(int argc, char **argv) {
         case 'd': duration = atof(optarg); break;
         case 'w': warmup = atof(optarg); break;
         case 'N': hold_count = atoi(optarg); break;
+        case 'K': count_limit = atoll(optarg); break;
         case 't': conn_timeout = atof(optarg); break;
         case 'o': probe_timeout = atof(optarg); break;
         case 'i': {
@@ -918,6 +945,7 @@ int main(int argc, char **argv) {
     }
     if (port <= 0 || (tls_version != 13 && tls_version != 12) || concurrency < 1) usage();
     if (mode == MODE_HOLD && hold_count < 1) usage();
+    if (count_limit < 0 || (count_limit && mode != MODE_CONN)) usage();
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
