@@ -42,9 +42,10 @@ GROUPS12 = "X25519:P-256"
 
 
 class Scenario:
-    def __init__(self, name, title, kind, cert="ecdsa", tls=13, resume=False, hold=0):
+    def __init__(self, name, title, kind, cert="ecdsa", tls=13, resume=False, hold=0, workers=1, count=0):
         self.name, self.title, self.kind, self.cert, self.tls, self.resume, self.hold = (
             name, title, kind, cert, tls, resume, hold)
+        self.workers, self.count = workers, count  # -n of both daemons; spread: connections made in all
 
     @property
     def cipher(self):
@@ -65,15 +66,18 @@ SCENARIOS = [
     Scenario("bulk", "bulk download, 64 MiB responses over one connection", "bulk"),
     Scenario("idle-2000", "memory per idle connection, N = 2000", "hold", hold=2000),
     Scenario("idle-9000", "memory per idle connection, N = 9000; new clients served meanwhile", "hold", hold=9000),
+    Scenario("spread", "2 workers (-n 2): 10 000 new connections, how many each worker accepted", "spread",
+             workers=2, count=10000),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
 DAEMONS = ["unwrapd", "hitch"]
 
 # Rows of the table: (label, metric key, better, target). Targets from issue #3, section 2.
 #   ("ge", x): ratio unwrapd/hitch >= x;  ("le", x): ratio <= x;  ("abs_le", x): unwrapd's value <= x;
-#   ("all", None): unwrapd's value equals the requested count in every run.
+#   ("max_le", x): unwrapd's value <= x in every run;  ("all", None): unwrapd's value equals the requested count
+#   in every run.
 CPU_ROW = {"conn": "daemon CPU µs/handshake", "wrk": "daemon CPU µs/request", "bulk": "daemon CPU µs/MB",
-           "hold": "daemon CPU µs/conn opened"}
+           "hold": "daemon CPU µs/conn opened", "spread": "daemon CPU µs/connection"}
 ROWS = {
     "conn": [("handshakes/s", "rate", "higher", ("ge", 1.10)),
              ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
@@ -92,6 +96,14 @@ ROWS = {
              ("connections held", "open", "higher", ("all", None)),
              ("new client while holding, p50 ms", "probe_p50_ms", "lower", None),
              ("new client while holding, max ms", "probe_max_ms", "lower", None)],
+    # issue #3: with -n 2, max/min of the connections accepted per worker <= 1.2 over 10 000 connections
+    "spread": [("max/min accepted per worker", "spread_ratio", "lower", ("max_le", 1.20)),
+               ("accepted by the busiest worker", "accepted_max", "lower", None),
+               ("accepted by the least busy worker", "accepted_min", "higher", None),
+               ("accepted, all workers", "accepted_total", "higher", ("all", None)),
+               ("accept calls that failed, per conn.", "failed_accepts_per_conn", "lower", None),
+               ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
+               ("handshakes/s (2 workers)", "rate", "higher", None)],
 }
 
 # --------------------------------------------------------------------------------------------------------------
@@ -269,6 +281,61 @@ def pss_kib(pid):
     except OSError:
         pass
     return 0
+
+
+def cpu_list(text):
+    """The CPUs of a list like "0", "0-1", "0,2-3" (Cpus_allowed_list, taskset -c); empty set if unreadable."""
+    cpus = set()
+    try:
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            cpus.update(range(int(first), int(last or first) + 1))
+    except ValueError:
+        return set()
+    return cpus
+
+
+def daemon_cpus(cfg, sc):
+    """Where the daemon may run: its CPU; in the spread scenario (-n 2) both CPUs, or --spread-cpus (README)."""
+    if sc.kind == "spread":
+        return cfg.spread_cpus or f"{cfg.daemon_cpu},{cfg.client_cpu}"
+    return str(cfg.daemon_cpu)
+
+
+def cpus_text(cpus):
+    return ("CPU " if len(cpu_list(cpus)) == 1 else "CPUs ") + cpus
+
+
+def listening_inodes(port):
+    """Socket inodes of the TCP sockets listening on this port (/proc/net/tcp, tcp6)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(fields[9])
+        except (OSError, IndexError, ValueError, StopIteration):
+            pass
+    return inodes
+
+
+def socket_inodes(pid):
+    """Inodes of the sockets this process holds."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    except OSError:
+        pass
+    return inodes
 
 
 def cpus_allowed(pid):
@@ -481,7 +548,7 @@ class Bench:
         if not port_is_free(cfg.frontend_port):
             raise RunFailed(f"port {cfg.frontend_port} is in use by another program")
         binary = cfg.unwrapd if daemon == "unwrapd" else cfg.hitch
-        argv = niced(cfg, ["taskset", "-c", str(cfg.daemon_cpu), binary, "-n", "1",
+        argv = niced(cfg, ["taskset", "-c", daemon_cpus(cfg, sc), binary, "-n", str(sc.workers),
                 "-f", f"[127.0.0.1]:{cfg.frontend_port}", "-b", f"[127.0.0.1]:{cfg.backend_port}",
                 "-u", "nobody", cfg.pems[sc.cert]])
         log = open(log_path, "w")
@@ -503,7 +570,7 @@ class Bench:
                 raise RunFailed(f"{daemon} did not become ready within 10 s (see {log_path})")
         pids = [proc.pid] + proc.descendants()
         deadline = time.monotonic() + 5
-        while len(pids) < 2 and time.monotonic() < deadline:  # the worker
+        while len(pids) < 1 + sc.workers and time.monotonic() < deadline:  # the workers
             time.sleep(0.05)
             pids = [proc.pid] + proc.descendants()
         return proc, pids
@@ -538,8 +605,9 @@ class Bench:
             proc, pids = self.start_daemon(daemon, sc, log_path)
             record["daemon_pids"] = pids
             record["cpus_allowed"] = {str(p): cpus_allowed(p) for p in pids}
-            if any(v != str(cfg.daemon_cpu) for v in record["cpus_allowed"].values()):
-                record["problems"].append("daemon not pinned to CPU %s: %s" % (cfg.daemon_cpu,
+            allowed = cpu_list(daemon_cpus(cfg, sc))
+            if any(not cpu_list(v) or not cpu_list(v) <= allowed for v in record["cpus_allowed"].values()):
+                record["problems"].append("daemon not pinned to CPU %s: %s" % (daemon_cpus(cfg, sc),
                                                                                record["cpus_allowed"]))
             if (sc.name, daemon) not in self.tls_checks:
                 self.tls_checks[(sc.name, daemon)] = self.s_client_check(sc, cfg.frontend_port)
@@ -549,6 +617,8 @@ class Bench:
                 metrics = self.run_wrk(sc, pids, log_path)
             elif sc.kind == "bulk":
                 metrics = self.run_bulk(sc, pids, log_path)
+            elif sc.kind == "spread":
+                metrics = self.run_spread(sc, pids, log_path)
             else:
                 metrics = self.run_hold(sc, pids, log_path)
             record["metrics"] = metrics
@@ -767,6 +837,55 @@ class Bench:
                   "loadgen": {"ready": readies, "status": statuses, "probe": probe}})
         return m
 
+    def run_spread(self, sc, pids, log_path):
+        """-n 2: exactly sc.count new connections (one request each); how many each worker accepted, counted by
+        perf from outside (the daemons' logs are not used)."""
+        cfg = self.cfg
+        # The workers: the processes (beside the main one) that hold a listening socket of the frontend port. hitch
+        # also has a helper process without one; unwrapd's main process holds them all, hitch's closes its own.
+        listening = listening_inodes(cfg.frontend_port)
+        workers = [p for p in pids[1:] if socket_inodes(p) & listening]
+        counters = []
+        try:
+            for pid in pids:  # the main process too: it should accept nothing, and this shows it
+                counters.append(AcceptCounter(cfg, pid, f"{log_path}.perf-{pid}"))
+            argv = self.tlsload_args(sc, cfg.frontend_port, pids) + [
+                "--mode", "conn", "--count", str(sc.count), "--concurrency", str(cfg.concurrency),
+                "--duration", str(SPREAD_BOUND_S), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
+            lg = self.tlsload_json(argv, SPREAD_BOUND_S + 60, log_path + ".tlsload")
+        finally:
+            accepted = {counter.pid: counter.stop() for counter in counters}
+        if len(accepted) != len(pids) or any(v is None for v in accepted.values()):
+            raise RunFailed(f"perf gave no accept count for every process (see {log_path}.perf-*)")
+        per_pid = {pid: v["accept4"] + v["accept"] for pid, v in accepted.items()}
+        failed = {pid: v["accept4_failed"] + v["accept_failed"] for pid, v in accepted.items()}
+        counts = [per_pid[p] for p in workers]
+        total = sum(per_pid.values())
+        m = self.window_metrics(lg, lg.get("ops", 0))
+        m.update({"rate": lg.get("rate"), "ops": lg.get("ops"), "client_requests": lg.get("ops_total"),
+                  "connections_requested": sc.count, "connections_started": lg.get("started"),
+                  "latency_p50_ms": lg.get("latency_p50_ms"), "latency_p99_ms": lg.get("latency_p99_ms"),
+                  "concurrency": cfg.concurrency, "workers": len(workers),
+                  "accepted_per_worker": {str(p): per_pid[p] for p in workers},
+                  "accepted_by_other_processes": {str(p): per_pid[p] for p in pids if p not in workers},
+                  "listening_sockets": len(listening),
+                  "cpus_allowed_during_run": {str(p): cpus_allowed(p) for p in pids},
+                  "accept_calls": {str(p): accepted[p] for p in pids},
+                  "failed_accepts_per_worker": {str(p): failed[p] for p in workers},
+                  "failed_accepts_per_conn": round(sum(failed.values()) / sc.count, 3),
+                  "accepted_total": total,
+                  "accepted_max": max(counts) if counts else None,
+                  "accepted_min": min(counts) if counts else None,
+                  "spread_ratio": round(max(counts) / min(counts), 4) if counts and min(counts) else None,
+                  "loadgen": lg})
+        if len(workers) != sc.workers:
+            m["errors_total"] += 1
+            m["errors"]["workers"] = f"{len(workers)} worker processes, expected {sc.workers}"
+        if total != sc.count:  # every connection accepted once, and perf saw all of them
+            m["errors_total"] += 1
+            m["errors"]["accepted_total"] = f"{total} accepted, {sc.count} connections made"
+        return m
+
     def run_floor(self):
         """OpenSSL's own memory per idle server connection (loadgen/sslfloor.c), once per benchmark."""
         cfg = self.cfg
@@ -850,6 +969,87 @@ class Bench:
 
 class RunFailed(Exception):
     pass
+
+
+SPREAD_BOUND_S = 300  # spread: tlsload's bound for its N connections (about 10 s at this machine's rate)
+# What perf counts per process, in this order: (name, tracepoint, filter). A failed call is mostly EAGAIN: a worker
+# woken for a connection another worker took, or the end of an accept loop.
+ACCEPT_COUNTERS = (("accept4", "syscalls:sys_exit_accept4", "ret >= 0"),
+                   ("accept", "syscalls:sys_exit_accept", "ret >= 0"),
+                   ("accept4_failed", "syscalls:sys_exit_accept4", "ret < 0"),
+                   ("accept_failed", "syscalls:sys_exit_accept", "ret < 0"))
+
+
+def accept_counter_args():
+    args = []
+    for _, event, condition in ACCEPT_COUNTERS:
+        args += ["-e", event, "--filter", condition]
+    return args
+
+
+def perf_usable():
+    """perf can count the accept tracepoints (the spread scenario needs it); why not, or None."""
+    if not shutil.which("perf"):
+        return "perf not found (Debian: apt-get install linux-perf)"
+    argv = ["perf", "stat", "-x", ",", "-o", os.devnull] + accept_counter_args()
+    try:
+        result = run(argv + ["--", "true"], timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"perf stat: {error}"
+    return None if result.returncode == 0 else f"perf stat cannot count accept calls: {result.stderr.strip()}"
+
+
+def perf_descriptors(pid):
+    count = 0
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                count += os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[perf_event]"
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return count
+
+
+class AcceptCounter:
+    """`perf stat` attached to one process: its accept4/accept calls (syscall exit tracepoints), successful
+    (ret >= 0) and failed, counted in the kernel; read when perf is stopped (SIGINT makes it write its counts)."""
+
+    def __init__(self, cfg, pid, out_path):
+        self.pid, self.out_path = pid, out_path
+        argv = ["perf", "stat", "-x", ",", "-o", out_path] + accept_counter_args() + ["-p", str(pid)]
+        self.err = open(out_path + ".stderr", "w")
+        self.proc = Proc(f"perf-{pid}", ["taskset", "-c", str(cfg.client_cpu)] + argv, stdout=subprocess.DEVNULL,
+                         stderr=self.err)
+        # Attached once it holds an event descriptor per event and thread of the process; bounded.
+        try:
+            threads = len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            raise RunFailed(f"process {pid} is gone")
+        deadline = time.monotonic() + 5
+        while perf_descriptors(self.proc.pid) < len(ACCEPT_COUNTERS) * threads:
+            if not self.proc.alive() or time.monotonic() > deadline:
+                raise RunFailed(f"perf did not attach to {pid} within 5 s (see {out_path}.stderr)")
+            time.sleep(0.02)
+        time.sleep(0.1)  # enabled right after opening; a missed accept shows in the total anyway
+
+    def stop(self):
+        """{counter name: count}, or None when perf wrote no counts."""
+        self.proc.stop(sig=signal.SIGINT, timeout=10)
+        self.err.close()
+        values = []  # one line per counter, in the order given (the same event may come twice)
+        try:
+            with open(self.out_path) as f:
+                for line in f:
+                    fields = line.strip().split(",")
+                    if len(fields) >= 3 and fields[2].startswith("syscalls:"):
+                        values.append((fields[2], int(fields[0]) if fields[0].isdigit() else 0))  # "<not counted>"
+        except OSError:
+            return None
+        if [event for event, _ in values] != [event for _, event, _ in ACCEPT_COUNTERS]:
+            return None
+        return {name: value for (name, _, _), (_, value) in zip(ACCEPT_COUNTERS, values)}
 
 
 def read_json_line(proc, timeout):
@@ -1036,6 +1236,8 @@ def judge(target, ratio, u_stats, requested=None):
         return f"≤{value:.2f}×", (ratio is not None and ratio <= value)
     if kind == "abs_le":
         return f"≤{value:g} (abs.)", (u_stats is not None and u_stats["median"] <= value)
+    if kind == "max_le":
+        return f"≤{value:g} each", (u_stats is not None and u_stats["max"] <= value)
     if kind == "all":
         return f"all {requested}", (u_stats is not None and u_stats["min"] == requested)
     return "", None
@@ -1055,7 +1257,7 @@ def summarize(bench):
             s = {d: stats([r["metrics"].get(key) for r in per[d]]) for d in DAEMONS}
             ratio = (s["unwrapd"]["median"] / s["hitch"]["median"]
                      if s["unwrapd"] and s["hitch"] and s["hitch"]["median"] else None)
-            target_text, met = judge(target, ratio, s["unwrapd"], sc.hold)
+            target_text, met = judge(target, ratio, s["unwrapd"], sc.hold or sc.count)
             rows.append({"metric": label, "key": key, "better": better, "unwrapd": s["unwrapd"], "hitch": s["hitch"],
                          "ratio": ratio, "target": target_text, "met": met})
         extra = {}
@@ -1073,6 +1275,12 @@ def summarize(bench):
                                    None),
                 "daemon_log_lines": sum(r.get("daemon_log_lines") or 0 for r in per[d]),
             }
+            if sc.kind == "spread":  # each run's count per worker, busiest first
+                extra[d]["accepted_per_worker_runs"] = [
+                    sorted(r["metrics"]["accepted_per_worker"].values(), reverse=True)
+                    for r in per[d] if r["metrics"].get("accepted_per_worker")]
+                extra[d]["listening_sockets"] = sorted({r["metrics"]["listening_sockets"] for r in per[d]
+                                                        if r["metrics"].get("listening_sockets") is not None})
         ceiling = getattr(bench, "ceilings", {}).get(sc.name)
         floor = bench.floor if sc.kind == "hold" else None
         summary = {"type": "summary", "bench_id": cfg.bench_id, "scenario": sc.name, "title": sc.title,
@@ -1098,7 +1306,11 @@ def render(bench, summaries):
                + (f" ({m['hypervisor']} guest)" if m.get("hypervisor") and m["hypervisor"] != "?" else "")
                + f", Linux {m['kernel']}, {m['openssl']}")
     out.append(f"daemons: {m['unwrapd']} vs {m['hitch']}; backend {m['nginx']}; clients tlsload, {m['wrk']}")
-    out.append(f"method: 1 worker each pinned to CPU {cfg.daemon_cpu}; clients and backend on CPU {cfg.client_cpu}; "
+    spread = [sc for sc in cfg.scenarios if sc.kind == "spread"]
+    workers = (f" ({spread[0].name}: {spread[0].workers} each, on {cpus_text(daemon_cpus(cfg, spread[0]))})"
+               if spread else "")
+    out.append(f"method: 1 worker each pinned to CPU {cfg.daemon_cpu}{workers}; clients and backend on CPU "
+               f"{cfg.client_cpu}; "
                f"{cfg.runs} runs per daemon, alternating unwrapd/hitch, fresh daemon per run; "
                f"{cfg.duration:g} s measured after {cfg.warmup:g} s warm-up; median [min–max]"
                + (f"; everything at nice {cfg.nice}" if cfg.nice else ""))
@@ -1150,6 +1362,12 @@ def render(bench, summaries):
         out.append(f"{'':<13} errors u/h: {errs}; invalid runs u/h: "
                    f"{d['unwrapd']['runs'] - d['unwrapd']['valid_runs']}/{d['hitch']['runs'] - d['hitch']['valid_runs']}"
                    f"; s_client: {tls}")
+        for daemon in DAEMONS:
+            if "accepted_per_worker_runs" in d[daemon]:
+                runs = "  ".join("+".join(str(n) for n in counts) for counts in d[daemon]["accepted_per_worker_runs"])
+                sockets = "/".join(str(n) for n in d[daemon]["listening_sockets"]) or "?"
+                out.append(f"{'':<13} {'accepted per worker (' + daemon + ')':<33} {runs}   ({sockets} listening "
+                           f"socket{'' if sockets == '1' else 's'} on the port)")
         out.append("")
     notes = [
         "u/h: ratio of the medians, unwrapd/hitch; met: the target of issue #3 (ratios from the same run).",
@@ -1159,6 +1377,11 @@ def render(bench, summaries):
         "other load on its core.",
         "CPU time: utime+stime (+cutime+cstime) of all the daemon's processes from /proc/PID/stat over the window.",
     ]
+    if spread:
+        notes.append(f"{spread[0].name}: -n {spread[0].workers} on {cpus_text(daemon_cpus(cfg, spread[0]))}; "
+                     "accepted = successful accept4/accept calls of each worker process (perf stat, syscall exit "
+                     f"tracepoints, ret >= 0), over exactly {spread[0].count} connections; busiest+least busy "
+                     "worker per run.")
     out.extend(notes)
     return "\n".join(out) + "\n"
 
@@ -1213,6 +1436,8 @@ def parse_args():
     p.add_argument("--wrk-connections", type=int, default=50)
     p.add_argument("--daemon-cpu", type=int, default=0)
     p.add_argument("--client-cpu", type=int, default=1)
+    p.add_argument("--spread-cpus", default=None,
+                   help="CPUs of the daemons in the spread scenario (taskset list; default: daemon and client CPU)")
     p.add_argument("--nice", type=int, default=0,
                    help="run daemons, backend and clients at this nice level (e.g. -10 on a busy shared machine)")
     p.add_argument("--out", default=None, help="results directory (default bench-results/<UTC time>)")
@@ -1223,6 +1448,7 @@ def parse_args():
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
     args.speed_seconds = 1 if args.quick else 3
+    args.scenarios_requested = args.scenarios
     names = [s.name for s in SCENARIOS] if args.scenarios == "all" else args.scenarios.split(",")
     for name in names:  # idle-N for any N: how far one worker goes (with a higher open-files limit)
         m = re.fullmatch(r"idle-(\d+)", name)
@@ -1248,12 +1474,21 @@ def main():
     ncpu = os.cpu_count() or 1
     if max(cfg.daemon_cpu, cfg.client_cpu) >= ncpu or cfg.daemon_cpu == cfg.client_cpu:
         raise SystemExit(f"bench: needs two distinct CPUs (daemon {cfg.daemon_cpu}, clients {cfg.client_cpu})")
+    if cfg.spread_cpus is not None and (not cpu_list(cfg.spread_cpus) or max(cpu_list(cfg.spread_cpus)) >= ncpu):
+        raise SystemExit(f"bench: --spread-cpus {cfg.spread_cpus}: not a list of this machine's CPUs")
     for tool in (cfg.unwrapd, cfg.hitch, cfg.tlsload):
         if not os.access(tool, os.X_OK):
             raise SystemExit(f"bench: {tool} is not an executable")
     for tool in ("openssl", "wrk", "nginx", "taskset"):
         if not shutil.which(tool):
             raise SystemExit(f"bench: {tool} not found (make bench installs it)")
+    if any(sc.kind == "spread" for sc in cfg.scenarios):
+        why = perf_usable()
+        if why and cfg.scenarios_requested == "all":
+            note(f"bench: skipping the spread scenario: {why}")
+            cfg.scenarios = [sc for sc in cfg.scenarios if sc.kind != "spread"]
+        elif why:
+            raise SystemExit(f"bench: the spread scenario needs perf: {why}")
 
     # Both daemons get the same open-files limit (the hard one): 9000 idle connections need 18000 descriptors.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
