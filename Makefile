@@ -14,7 +14,7 @@ DEV_DIR    := .build/dev
 
 # `make bench`: unwrapd vs hitch side by side (Tests/Benchmarks/README.md). Options through BENCH_ARGS, e.g.
 # make bench BENCH_ARGS='--quick --scenarios hs-ecdsa,keepalive'
-BENCH_DEB_PACKAGES := hitch wrk openssl python3 gcc libc6-dev util-linux
+BENCH_DEB_PACKAGES := hitch wrk openssl python3 gcc libc6-dev util-linux linux-perf
 BENCH_DIR   := Tests/Benchmarks
 BENCH_BUILD := .build-bench
 BENCH_ARGS  ?=
