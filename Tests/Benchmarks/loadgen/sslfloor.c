@@ -9,13 +9,90 @@
  * what stays is the server SSL object and everything OpenSSL keeps for it. Printed: heap in use (mallinfo2
  * uordblks) after the N connections minus before them, divided by N, after one warm-up connection.
  *
- *   sslfloor PEM [N]      one JSON line: {"connections":N,"kib_per_connection":...}
+ *   sslfloor PEM [N]          one JSON line: {"connections":N,"kib_per_connection":...}
+ *   sslfloor --sites PEM [N]  also, on stderr, where that memory is: OpenSSL's allocation sites (file:line, as
+ *                             OpenSSL passes them to CRYPTO_malloc) with the bytes and blocks each keeps per
+ *                             connection, largest first
  */
 #include <malloc.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* --sites: CRYPTO_set_mem_functions wrappers that count live blocks by allocation site. */
+struct site_header {
+    size_t size;
+    const char *file; /* NULL: not counted (allocated before or after the measured connections) */
+    int line;
+};
+struct site {
+    const char *file;
+    int line;
+    long blocks, bytes;
+};
+static int counting;
+static struct site sites[1024];
+static int site_count;
+
+static struct site *site_at(const char *file, int line) {
+    for (int i = 0; i < site_count; i++)
+        if (sites[i].line == line && sites[i].file == file) return &sites[i];
+    if (site_count == (int)(sizeof sites / sizeof sites[0])) return &sites[0];
+    sites[site_count] = (struct site){file, line, 0, 0};
+    return &sites[site_count++];
+}
+
+static void *counted_malloc(size_t size, const char *file, int line) {
+    struct site_header *h = malloc(sizeof *h + size);
+    if (h == NULL) return NULL;
+    *h = (struct site_header){size, counting ? file : NULL, line};
+    if (counting) {
+        struct site *s = site_at(file, line);
+        s->blocks++;
+        s->bytes += (long)size;
+    }
+    return h + 1;
+}
+
+static void counted_free(void *p, const char *file, int line) {
+    (void)file;
+    (void)line;
+    if (p == NULL) return;
+    struct site_header *h = (struct site_header *)p - 1;
+    if (h->file != NULL) {
+        struct site *s = site_at(h->file, h->line);
+        s->blocks--;
+        s->bytes -= (long)h->size;
+    }
+    free(h);
+}
+
+static void *counted_realloc(void *p, size_t size, const char *file, int line) {
+    if (p == NULL) return counted_malloc(size, file, line);
+    struct site_header *h = (struct site_header *)p - 1;
+    void *q = counted_malloc(size, file, line);
+    if (q == NULL) return NULL;
+    memcpy(q, p, h->size < size ? h->size : size);
+    counted_free(p, file, line);
+    return q;
+}
+
+static int by_bytes(const void *a, const void *b) {
+    long x = ((const struct site *)a)->bytes, y = ((const struct site *)b)->bytes;
+    return (x < y) - (x > y);
+}
+
+static void print_sites(int n) {
+    qsort(sites, (size_t)site_count, sizeof sites[0], by_bytes);
+    long total = 0;
+    for (int i = 0; i < site_count; i++) total += sites[i].bytes;
+    fprintf(stderr, "OpenSSL's live blocks per idle server connection: %.0f bytes\n", (double)total / n);
+    for (int i = 0; i < site_count && sites[i].bytes > 0; i++)
+        fprintf(stderr, "%8.0f B %5.1f blocks  %s:%d\n", (double)sites[i].bytes / n, (double)sites[i].blocks / n,
+                sites[i].file, sites[i].line);
+}
 
 static void pump(BIO *from, BIO *to) {
     char buf[16384];
@@ -55,8 +132,14 @@ static SSL *idle_server_connection(SSL_CTX *server_ctx, SSL_CTX *client_ctx) {
 }
 
 int main(int argc, char **argv) {
+    int by_site = argc > 1 && strcmp(argv[1], "--sites") == 0;
+    if (by_site) {
+        argv++;
+        argc--;
+        CRYPTO_set_mem_functions(counted_malloc, counted_realloc, counted_free);
+    }
     if (argc < 2) {
-        fprintf(stderr, "usage: sslfloor PEM [N]\n");
+        fprintf(stderr, "usage: sslfloor [--sites] PEM [N]\n");
         return 2;
     }
     const char *pem = argv[1];
@@ -75,10 +158,13 @@ int main(int argc, char **argv) {
 
     SSL_free(idle_server_connection(server_ctx, client_ctx)); /* warm-up: one-time allocations */
     malloc_trim(0);
-    size_t before = mallinfo2().uordblks;
     SSL **kept = calloc((size_t)n, sizeof *kept);
+    size_t before = mallinfo2().uordblks;
+    counting = 1;
     for (int i = 0; i < n; i++) kept[i] = idle_server_connection(server_ctx, client_ctx);
+    counting = 0;
     size_t after = mallinfo2().uordblks;
+    if (by_site) print_sites(n);
     printf("{\"connections\":%d,\"kib_per_connection\":%.2f,\"openssl\":\"%s\"}\n", n,
            (double)(after - before) / n / 1024, OpenSSL_version(OPENSSL_VERSION));
     for (int i = 0; i < n; i++) SSL_free(kept[i]);
