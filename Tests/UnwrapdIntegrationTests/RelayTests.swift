@@ -125,6 +125,32 @@ import Testing
         #expect(try daemon.stop() == .exited(0))
     }
 
+    /// A backend that sends a response and then goes quiet without closing (a keep-alive connection between two
+    /// requests): the last bytes still reach the client at once. The worker defers a client write after a short
+    /// backend read to the end of its loop iteration (one TLS record for a response written in two parts); a
+    /// deferral that could wait for another event would leave these bytes stuck. Several large responses make the
+    /// worker hit its per-event budget and continue in later iterations, where such a deferral once did.
+    @Test func aResponseFollowedBySilenceArrivesWholeAndAtOnce() throws {
+        let size = 3 << 20 + 123
+        let response = (0..<size).map { UInt8(truncatingIfNeeded: $0 / 7 ^ $0) }
+        let request = Array("GET / HTTP/1.1\r\n\r\n".utf8)
+        let fixture = try RelayFixture(
+            "relay-quiet", backend: .respond(response, when: .afterReceiving(request.count), then: .keepOpen))
+        defer { fixture.stop() }
+        let daemon = try fixture.startDaemon()
+        defer { daemon.kill() }
+
+        for attempt in 1...12 {
+            var options = TLSClientOptions()
+            options.ioTimeout = .seconds(5)
+            let client = try TLSTestClient(port: fixture.port, options: options)
+            try client.handshake()
+            try client.write(request)
+            #expect(try client.read(exactly: size) == response, "response \(attempt)")
+            client.close()
+        }
+    }
+
     /// (b) The backend's EOF is the client's close_notify, after the last byte; the other direction stays open.
     @Test func theBackendsEOFReachesTheClientAsCloseNotifyAfterAllDataWhileTheClientCanStillSend() throws {
         let size = 5 << 20

@@ -104,6 +104,8 @@ int unwrapd_x509_subject_common_name(X509 *cert, char *buffer, int capacity);
 typedef void (*unwrapd_io_cb)(struct ev_loop *loop, ev_io *watcher, int revents);
 typedef void (*unwrapd_timer_cb)(struct ev_loop *loop, ev_timer *watcher, int revents);
 typedef void (*unwrapd_signal_cb)(struct ev_loop *loop, ev_signal *watcher, int revents);
+typedef void (*unwrapd_prepare_cb)(struct ev_loop *loop, ev_prepare *watcher, int revents);
+typedef void (*unwrapd_check_cb)(struct ev_loop *loop, ev_check *watcher, int revents);
 
 static inline void unwrapd_ev_io_init(ev_io *w, unwrapd_io_cb cb, int fd, int events) { ev_io_init(w, cb, fd, events); }
 static inline void unwrapd_ev_io_set(ev_io *w, int fd, int events) { ev_io_set(w, fd, events); }
@@ -115,6 +117,8 @@ static inline void unwrapd_ev_timer_set(ev_timer *w, double after, double repeat
 static inline void unwrapd_ev_signal_init(ev_signal *w, unwrapd_signal_cb cb, int signum) {
     ev_signal_init(w, cb, signum);
 }
+static inline void unwrapd_ev_prepare_init(ev_prepare *w, unwrapd_prepare_cb cb) { ev_prepare_init(w, cb); }
+static inline void unwrapd_ev_check_init(ev_check *w, unwrapd_check_cb cb) { ev_check_init(w, cb); }
 static inline int unwrapd_ev_is_active(const void *w) { return ev_is_active(w); }
 static inline struct ev_loop *unwrapd_ev_default_loop(unsigned int flags) { return ev_default_loop(flags); }
 

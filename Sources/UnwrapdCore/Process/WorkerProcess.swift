@@ -90,6 +90,8 @@ enum WorkerProcess {
         let pauseTimer = worker.pointer(to: \.acceptPauseTimer)!
         unwrapd_ev_timer_init(pauseTimer, onAcceptPauseEnded, 0, 0)
         pauseTimer.pointee.data = UnsafeMutableRawPointer(worker)
+        worker.pointee.flushWatcher.pointee.data = UnsafeMutableRawPointer(worker)
+        worker.pointee.deferralGate.pointee.data = UnsafeMutableRawPointer(worker)
         return worker
     }
 

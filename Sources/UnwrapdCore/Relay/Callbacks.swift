@@ -29,6 +29,16 @@ func onBackendEvent(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_i
     _ = connection.pump()
 }
 
+/// The loop is about to wait for events: the client writes deferred during this iteration go out now.
+func onLoopPrepare(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_prepare>?, _ events: Int32) {
+    watcher!.pointee.data.assumingMemoryBound(to: WorkerContext.self).flushDeferredWrites()
+}
+
+/// The loop has waited for events after a flush: client writes may be deferred again.
+func onLoopCheck(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_check>?, _ events: Int32) {
+    watcher!.pointee.data.assumingMemoryBound(to: WorkerContext.self).reopenDeferrals()
+}
+
 /// The connection's timer: the handshake or the backend connect took too long.
 func onConnectionTimeout(_ loop: OpaquePointer?, _ timer: UnsafeMutablePointer<ev_timer>?, _ events: Int32) {
     let connection = timer!.pointee.data.assumingMemoryBound(to: Connection.self)

@@ -56,6 +56,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
             ev_clear_pending(loop, backendWatcher)
         }
         stopTimer()
+        if pointee.flags.contains(.clientWriteDeferred) { worker.cancelDeferredWrite(of: self) }
         if let ssl = pointee.ssl { SSL_free(ssl) }
         Glibc.close(pointee.clientDescriptor)
         if pointee.backendDescriptor >= 0 { Glibc.close(pointee.backendDescriptor) }

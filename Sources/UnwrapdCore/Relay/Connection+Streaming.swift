@@ -44,13 +44,20 @@ extension UnsafeMutablePointer where Pointee == Connection {
                 pointee.flags.insert(.backendOutputShut)
             }
             if !pointee.flags.contains(.backendInputDone) && pointee.flags.contains(.backendReadable) {
+                let wasEmpty = pointee.toClient.isEmpty
                 switch readBackend() {
-                case .moved: progressed = true
+                case .moved:
+                    progressed = true
+                    if wasEmpty && pointee.flags.isDisjoint(with: Connection.Flags.notDeferrable)
+                        && pointee.worker.pointee.deferralsAllowed
+                    {
+                        pointee.worker.deferClientWrite(of: self)
+                    }
                 case .closed: return .closed
                 case .blocked: break
                 }
             }
-            if canWriteClient {
+            if canWriteClient && !pointee.flags.contains(.clientWriteDeferred) {
                 switch pointee.toClient.isEmpty ? sendCloseNotify() : writeClient() {
                 case .moved: progressed = true
                 case .closed: return .closed
@@ -205,7 +212,9 @@ extension UnsafeMutablePointer where Pointee == Connection {
         if !flags.contains(.clientInputDone) && pointee.toBackend.count < BufferPool.chunkSize {
             client |= flags.contains(.tlsReadNeedsWrite) ? IOEvents.write : IOEvents.read
         }
-        if !pointee.toClient.isEmpty || (flags.contains(.backendInputDone) && !flags.contains(.clientOutputShut)) {
+        let clientOutputPending =
+            !pointee.toClient.isEmpty || (flags.contains(.backendInputDone) && !flags.contains(.clientOutputShut))
+        if clientOutputPending && !flags.contains(.clientWriteDeferred) {
             client |= flags.contains(.tlsWriteNeedsRead) ? IOEvents.read : IOEvents.write
         }
         if !pointee.toBackend.isEmpty { backend |= IOEvents.write }

@@ -49,6 +49,13 @@ struct Connection {
         static let tlsWriteNeedsRead = Flags(rawValue: 1 << 9)
         /// The backend watcher has been initialised (with the current backend socket).
         static let backendWatcherReady = Flags(rawValue: 1 << 10)
+        /// What one short backend read brought waits for the end of the loop iteration before it goes to the
+        /// client (`WorkerContext.flushDeferredWrites`): a response the backend wrote in two parts (headers, then
+        /// the body) then leaves as one TLS record instead of two.
+        static let clientWriteDeferred = Flags(rawValue: 1 << 11)
+        /// A short backend read defers the client write unless one of these holds: the backend may have more at
+        /// once (the read filled the room), it has finished, or the write is queued already.
+        static let notDeferrable: Flags = [.backendReadable, .backendInputDone, .clientWriteDeferred]
 
         /// Each side's end of stream was passed on to the other: the connection is complete.
         static let bothDirectionsFinished: Flags = [
@@ -76,6 +83,8 @@ struct Connection {
     /// Neighbours in the worker's list of open connections.
     var previous: UnsafeMutablePointer<Connection>? = nil
     var next: UnsafeMutablePointer<Connection>? = nil
+    /// The next connection whose client write is deferred to the end of the loop iteration.
+    var nextDeferred: UnsafeMutablePointer<Connection>? = nil
 
     init(
         worker: UnsafeMutablePointer<WorkerContext>, frontend: UnsafeMutablePointer<FrontendRuntime>,

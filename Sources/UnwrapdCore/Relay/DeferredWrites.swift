@@ -1,0 +1,52 @@
+import CUnwrapdShims
+
+/// Client writes deferred to the end of the loop iteration.
+///
+/// A backend often writes a response in two system calls (nginx: the headers with `writev`, the body with
+/// `sendfile`). A worker that reads between the two would send two TLS records, and the client would pay for the
+/// second (more reads, one more decryption); the faster the worker, the more often. So what one short backend read
+/// brought into an empty buffer waits until the loop has handled this iteration's other events; then one more read
+/// takes what arrived meanwhile, and everything leaves as one record. The wait is never longer than the iteration,
+/// and nothing is deferred while bytes are already queued, so a stream is not slowed down.
+extension UnsafeMutablePointer where Pointee == WorkerContext {
+    /// Queues `connection`'s client write for the end of this iteration.
+    func deferClientWrite(of connection: ConnectionPointer) {
+        connection.pointee.flags.insert(.clientWriteDeferred)
+        connection.pointee.nextDeferred = pointee.firstDeferred
+        pointee.firstDeferred = connection
+        if unwrapd_ev_is_active(pointee.flushWatcher) == 0 { ev_prepare_start(pointee.loop, pointee.flushWatcher) }
+    }
+
+    /// Takes a closing connection off the queue.
+    func cancelDeferredWrite(of connection: ConnectionPointer) {
+        connection.pointee.flags.remove(.clientWriteDeferred)
+        guard pointee.firstDeferred != connection else {
+            pointee.firstDeferred = connection.pointee.nextDeferred
+            return
+        }
+        var queued = pointee.firstDeferred
+        while let current = queued, current.pointee.nextDeferred != connection { queued = current.pointee.nextDeferred }
+        queued?.pointee.nextDeferred = connection.pointee.nextDeferred
+    }
+
+    /// Pumps every queued connection once more, reading the backend again first. Until the loop has waited for
+    /// events again, nothing is deferred: work that runs after this (events fed while flushing) writes at once.
+    func flushDeferredWrites() {
+        pointee.deferralsAllowed = false
+        ev_check_start(pointee.loop, pointee.deferralGate)
+        while let connection = pointee.firstDeferred {
+            pointee.firstDeferred = connection.pointee.nextDeferred
+            connection.pointee.nextDeferred = nil
+            connection.pointee.flags.remove(.clientWriteDeferred)
+            connection.pointee.flags.insert(.backendReadable)  // one more read: what arrived meanwhile
+            _ = connection.pump()
+        }
+        ev_prepare_stop(pointee.loop, pointee.flushWatcher)
+    }
+
+    /// After the wait that follows a flush.
+    func reopenDeferrals() {
+        pointee.deferralsAllowed = true
+        ev_check_stop(pointee.loop, pointee.deferralGate)
+    }
+}
