@@ -290,6 +290,15 @@ static void print_tls_json(FILE *out) {
 }
 
 /* ---- connections ---- */
+/* The fields every measuring mode reports last: what was negotiated, the errors, the CPU time sampled. */
+static void print_common_json(void) {
+    print_tls_json(stdout);
+    printf(",");
+    print_errors_json(stdout);
+    printf(",");
+    print_cpu_json(stdout, &sample_start, &sample_end);
+}
+
 static void set_interest(struct conn *c, uint32_t events) {
     if (c->events == events) return;
     struct epoll_event ev = {.events = events, .data.ptr = c};
@@ -697,11 +706,7 @@ static void run_conn(void) {
     printf("\"ops_total\":%lld,\"concurrency\":%d,\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
            "\"server_closed_without_close_notify\":%lld,",
            ops_total, concurrency, hist_percentile(50) * 1e3, hist_percentile(99) * 1e3, no_close_notify);
-    print_tls_json(stdout);
-    printf(",");
-    print_errors_json(stdout);
-    printf(",");
-    print_cpu_json(stdout, &sample_start, &sample_end);
+    print_common_json();
     printf("}\n");
 }
 
@@ -728,11 +733,7 @@ static void run_bulk(void) {
            "\"download_rate_min\":%.1f,\"download_rate_max\":%.1f,",
            bulk_downloads, ops_total, complete ? bytes_in_window : 0, complete ? secs : 0,
            complete ? bytes_in_window / secs : 0, complete ? bulk_min_rate : 0, bulk_max_rate);
-    print_tls_json(stdout);
-    printf(",");
-    print_errors_json(stdout);
-    printf(",");
-    print_cpu_json(stdout, &sample_start, &sample_end);
+    print_common_json();
     printf("}\n");
 }
 
@@ -789,11 +790,7 @@ static void hold_status(const char *event) {
     long long open = 0;
     for (int i = 0; i < nconns; i++) open += conns[i].state == ST_IDLE;
     printf("{\"mode\":\"hold\",\"event\":\"%s\",\"requested\":%d,\"open\":%lld,", event, hold_count, open);
-    print_tls_json(stdout);
-    printf(",");
-    print_errors_json(stdout);
-    printf(",");
-    print_cpu_json(stdout, &sample_start, &sample_end);
+    print_common_json();
     printf(",\"seconds\":%.3f}\n", window_end - window_start);
     fflush(stdout);
 }
