@@ -16,7 +16,8 @@ extension UnsafeMutablePointer where Pointee == Connection {
     ///
     /// At most `pumpRounds` rounds per event, so that one busy connection cannot hold up the others. What is left
     /// is picked up at the next loop iteration: the connection feeds its client watcher an event, since bytes
-    /// OpenSSL already holds would not wake a socket watcher.
+    /// OpenSSL already holds would not wake a socket watcher. What one short backend read brought may wait for the
+    /// end of the loop iteration (`DeferredWrites.swift`).
     func pump() -> StepOutcome {
         var progressed = true
         var rounds = 0
@@ -48,16 +49,12 @@ extension UnsafeMutablePointer where Pointee == Connection {
                 switch readBackend() {
                 case .moved:
                     progressed = true
-                    if wasEmpty && pointee.flags.isDisjoint(with: Connection.Flags.notDeferrable)
-                        && pointee.worker.pointee.deferralsAllowed
-                    {
-                        pointee.worker.deferClientWrite(of: self)
-                    }
+                    if wasEmpty { deferClientWriteAfterShortRead() }
                 case .closed: return .closed
                 case .blocked: break
                 }
             }
-            if canWriteClient && !pointee.flags.contains(.clientWriteDeferred) {
+            if canWriteClient {
                 switch pointee.toClient.isEmpty ? sendCloseNotify() : writeClient() {
                 case .moved: progressed = true
                 case .closed: return .closed
@@ -91,14 +88,18 @@ extension UnsafeMutablePointer where Pointee == Connection {
         return ready || SSL_has_pending(pointee.ssl) == 1
     }
 
-    /// There is something for the client (bytes, or the close_notify that follows the backend's EOF) and the
-    /// socket may take it.
+    /// There is something to send the client now: bytes, or the close_notify that follows the backend's EOF, and
+    /// no deferral holds them back.
+    private var hasOutputForClient: Bool {
+        let flags = pointee.flags
+        guard !flags.contains(.clientWriteDeferred) else { return false }
+        return !pointee.toClient.isEmpty || (flags.contains(.backendInputDone) && !flags.contains(.clientOutputShut))
+    }
+
+    /// There is output for the client and the socket may take it.
     private var canWriteClient: Bool {
         let flags = pointee.flags
-        let hasWork =
-            !pointee.toClient.isEmpty
-            || (flags.contains(.backendInputDone) && !flags.contains(.clientOutputShut))
-        guard hasWork else { return false }
+        guard hasOutputForClient else { return false }
         return flags.contains(.tlsWriteNeedsRead) ? flags.contains(.clientReadable) : flags.contains(.clientWritable)
     }
 
@@ -212,9 +213,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
         if !flags.contains(.clientInputDone) && pointee.toBackend.count < BufferPool.chunkSize {
             client |= flags.contains(.tlsReadNeedsWrite) ? IOEvents.write : IOEvents.read
         }
-        let clientOutputPending =
-            !pointee.toClient.isEmpty || (flags.contains(.backendInputDone) && !flags.contains(.clientOutputShut))
-        if clientOutputPending && !flags.contains(.clientWriteDeferred) {
+        if hasOutputForClient {
             client |= flags.contains(.tlsWriteNeedsRead) ? IOEvents.read : IOEvents.write
         }
         if !pointee.toBackend.isEmpty { backend |= IOEvents.write }

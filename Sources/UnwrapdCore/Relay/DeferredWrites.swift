@@ -8,9 +8,19 @@ import CUnwrapdShims
 /// brought into an empty buffer waits until the loop has handled this iteration's other events; then one more read
 /// takes what arrived meanwhile, and everything leaves as one record. The wait is never longer than the iteration,
 /// and nothing is deferred while bytes are already queued, so a stream is not slowed down.
+extension UnsafeMutablePointer where Pointee == Connection {
+    /// After a read from the backend into an empty buffer: defers the client write if the read was short and a
+    /// deferral is allowed now.
+    func deferClientWriteAfterShortRead() {
+        guard pointee.flags.isDisjoint(with: Connection.Flags.notDeferrable), pointee.worker.pointee.deferralsAllowed
+        else { return }
+        pointee.worker.deferClientWrite(of: self)
+    }
+}
+
 extension UnsafeMutablePointer where Pointee == WorkerContext {
     /// Queues `connection`'s client write for the end of this iteration.
-    func deferClientWrite(of connection: ConnectionPointer) {
+    fileprivate func deferClientWrite(of connection: ConnectionPointer) {
         connection.pointee.flags.insert(.clientWriteDeferred)
         connection.pointee.nextDeferred = pointee.firstDeferred
         pointee.firstDeferred = connection
