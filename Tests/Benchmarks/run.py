@@ -55,6 +55,13 @@ class Scenario:
     def groups(self):
         return GROUP if self.tls == 13 else GROUPS12
 
+    @property
+    def floor_mode(self):
+        """What OpenSSL alone does per operation of this scenario (`sslfloor --cpu MODE`), or None."""
+        if self.resume:
+            return "resume13" if self.tls == 13 else "resume12"
+        return {"conn": "full", "hold": "full", "spread": "full", "wrk": "request", "bulk": "bulk"}.get(self.kind)
+
 
 SCENARIOS = [
     Scenario("speed", "zero-overhead limit on the daemon's CPU (openssl speed)", "speed"),
@@ -78,21 +85,29 @@ DAEMONS = ["unwrapd", "hitch"]
 #   in every run.
 CPU_ROW = {"conn": "daemon CPU µs/handshake", "wrk": "daemon CPU µs/request", "bulk": "daemon CPU µs/MB",
            "hold": "daemon CPU µs/conn opened", "spread": "daemon CPU µs/connection"}
+# Under every CPU row: the kernel's share of it (system time), and what is left after OpenSSL's own work for the
+# same operation (sslfloor --cpu), i.e. the daemon's user-space work plus the kernel's.
+CPU_PARTS = [("  of it in the kernel (stime)", "kernel_cpu_us_per_op", "lower", None),
+             ("  beyond OpenSSL alone", "beyond_openssl_us_per_op", "lower", None)]
 ROWS = {
     "conn": [("handshakes/s", "rate", "higher", ("ge", 1.10)),
              ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
+             *CPU_PARTS,
              ("client (tlsload) CPU µs/handshake", "client_cpu_us_per_op", "lower", None),
              ("client-side latency p50 ms", "latency_p50_ms", "lower", None)],
     "wrk": [("requests/s", "rate", "higher", ("ge", 1.10)),
             ("latency p50 ms", "p50_ms", "lower", None),
             ("latency p99 ms", "p99_ms", "lower", ("le", 0.90)),
             ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
+            *CPU_PARTS,
             ("client (wrk) CPU µs/request", "client_cpu_us_per_op", "lower", None)],
     "bulk": [("MB/s (10^6 B/s)", "rate_mb", "higher", ("ge", 1.00)),
              ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
+             *CPU_PARTS,
              ("client (tlsload) CPU µs/MB", "client_cpu_us_per_op", "lower", None)],
     "hold": [("KiB per idle connection", "kib_per_conn", "lower", ("abs_le", 12.0)),
              ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
+             *CPU_PARTS,
              ("connections held", "open", "higher", ("all", None)),
              ("new client while holding, p50 ms", "probe_p50_ms", "lower", None),
              ("new client while holding, max ms", "probe_max_ms", "lower", None)],
@@ -103,6 +118,7 @@ ROWS = {
                ("accepted, all workers", "accepted_total", "higher", ("all", None)),
                ("accept calls that failed, per conn.", "failed_accepts_per_conn", "lower", None),
                ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
+               *CPU_PARTS,
                ("handshakes/s (2 workers)", "rate", "higher", None)],
 }
 
@@ -229,18 +245,20 @@ def run(argv, timeout, **kwargs):
 # --------------------------------------------------------------------------------------------------------------
 # /proc
 
-def cpu_seconds(pids):
-    """utime+stime (+cutime+cstime: children already waited for) of these processes, seconds."""
+def cpu_times(pids):
+    """(all, kernel's share) of these processes' CPU time in seconds: utime+stime (+cutime+cstime: children
+    already waited for), and stime+cstime."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    total = kernel = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15])
+                utime, stime, cutime, cstime = (int(x) for x in f.read().rsplit(")", 1)[1].split()[11:15])
+            total += utime + stime + cutime + cstime
+            kernel += stime + cstime
         except (OSError, IndexError, ValueError):
             pass
-    return total / ticks
+    return total / ticks, kernel / ticks
 
 
 def cpu_busy():
@@ -512,6 +530,7 @@ class Bench:
         self.speed = None
         self.offers = {}
         self.floor = None
+        self.cpu_floors = {}  # (sslfloor --cpu mode, certificate) -> µs per operation, or None when it failed
 
     # ---- helpers
     def client(self, argv):
@@ -621,6 +640,9 @@ class Bench:
                 metrics = self.run_spread(sc, pids, log_path)
             else:
                 metrics = self.run_hold(sc, pids, log_path)
+            floor = self.cpu_floors.get((sc.floor_mode, sc.cert))
+            if floor is not None and metrics.get("cpu_us_per_op") is not None:
+                metrics["beyond_openssl_us_per_op"] = round(metrics["cpu_us_per_op"] - floor, 2)
             record["metrics"] = metrics
             if sorted(pids) != sorted([proc.pid] + proc.descendants()) or not proc.alive():
                 record["problems"].append("the daemon's processes changed during the run (a worker died?)")
@@ -667,6 +689,8 @@ class Bench:
              "cpu_daemon_core_busy": busy[self.cfg.daemon_cpu] if len(busy) > self.cfg.daemon_cpu else None,
              "cpu_client_core_busy": busy[self.cfg.client_cpu] if len(busy) > self.cfg.client_cpu else None,
              "cpu_us_per_op": round(cpu * 1e6 / (ops * unit_scale), 2) if ops else None,
+             "kernel_cpu_us_per_op": (round(lg["daemon_kernel_cpu_s"] * 1e6 / (ops * unit_scale), 2)
+                                      if ops and lg.get("daemon_kernel_cpu_s") is not None else None),
              "client_cpu_us_per_op": (round(lg["client_cpu_s"] * 1e6 / (ops * unit_scale), 2)
                                       if ops and lg.get("client_cpu_s") is not None else None),
              "errors_total": lg.get("errors_total", 0), "errors": lg.get("errors", {}),
@@ -737,12 +761,13 @@ class Bench:
 
         warm = wrk(max(1, int(round(cfg.warmup))))  # warm-up, not measured
         children = lambda: sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f) for f in ("ru_utime", "ru_stime"))
-        cpu0, busy0, t0, wrk0 = cpu_seconds(pids), cpu_busy(), time.monotonic(), children()
+        (cpu0, kernel0), busy0, t0, wrk0 = cpu_times(pids), cpu_busy(), time.monotonic(), children()
         report = wrk(int(round(cfg.duration)))
-        cpu1, busy1, t1, wrk1 = cpu_seconds(pids), cpu_busy(), time.monotonic(), children()
+        (cpu1, kernel1), busy1, t1, wrk1 = cpu_times(pids), cpu_busy(), time.monotonic(), children()
         requests = report["requests"]
         errors = report["errors"]
-        lg = {"seconds": t1 - t0, "daemon_cpu_s": cpu1 - cpu0, "cpu_busy": busy_fractions(busy0, busy1),
+        lg = {"seconds": t1 - t0, "daemon_cpu_s": cpu1 - cpu0, "daemon_kernel_cpu_s": kernel1 - kernel0,
+              "cpu_busy": busy_fractions(busy0, busy1),
               "client_cpu_s": wrk1 - wrk0,
               "errors": {k: v for k, v in errors.items() if v}, "errors_total": sum(errors.values())}
         m = self.window_metrics(lg, requests)
@@ -901,6 +926,29 @@ class Bench:
         self.emit({"type": "openssl_floor", "bench_id": cfg.bench_id, "pem": "ecdsa", **self.floor,
                    "machine": cfg.machine})
         note(f"  [floor] OpenSSL alone: {self.floor['kib_per_connection']} KiB per idle server connection")
+
+    def run_cpu_floor(self, sc):
+        """OpenSSL's own server CPU per operation of the scenario (loadgen/sslfloor.c --cpu), on the daemon's CPU,
+        once per mode and certificate."""
+        cfg = self.cfg
+        key = (sc.floor_mode, sc.cert)
+        if key in self.cpu_floors or not cfg.sslfloor or not sc.floor_mode:
+            return
+        count = {"request": 20000, "bulk": 4000}.get(sc.floor_mode, 1000)
+        argv = niced(cfg, ["taskset", "-c", str(cfg.daemon_cpu), cfg.sslfloor, "--cpu", sc.floor_mode,
+                           cfg.pems[sc.cert], str(count)])
+        result = run(argv, timeout=300)
+        lines = [l for l in result.stdout.splitlines() if l.startswith("{")]
+        if result.returncode != 0 or not lines:
+            note(f"bench: sslfloor --cpu {sc.floor_mode} failed: {result.stderr.strip()}")
+            self.cpu_floors[key] = None
+            return
+        floor = json.loads(lines[-1])
+        self.cpu_floors[key] = floor["server_us_per_op"]
+        self.emit({"type": "openssl_cpu_floor", "bench_id": cfg.bench_id, "pem": sc.cert, **floor,
+                   "cpu": cfg.daemon_cpu, "machine": cfg.machine})
+        note(f"  [floor] OpenSSL alone: {floor['server_us_per_op']} µs of server CPU per {floor['unit']} "
+             f"({sc.floor_mode}, {sc.cert})")
 
     # ---- openssl speed
     def run_speed(self):
@@ -1285,6 +1333,8 @@ def summarize(bench):
         floor = bench.floor if sc.kind == "hold" else None
         summary = {"type": "summary", "bench_id": cfg.bench_id, "scenario": sc.name, "title": sc.title,
                    "rows": rows, "daemons": extra, "ceiling": ceiling, "openssl_floor": floor,
+                   "openssl_cpu_floor": bench.cpu_floors.get((sc.floor_mode, sc.cert)),
+                   "openssl_cpu_floor_mode": sc.floor_mode,
                    "machine": cfg.machine,
                    "settings": {"runs": cfg.runs, "duration": cfg.duration, "warmup": cfg.warmup,
                                 "concurrency": cfg.concurrency, "wrk_connections": cfg.wrk_connections}}
@@ -1348,6 +1398,14 @@ def render(bench, summaries):
             out.append(f"{'':<13} {'OpenSSL-only floor, KiB/conn':<33} "
                        f"{fmt(summary['openssl_floor']['kib_per_connection']):>24}   (sslfloor: server SSL objects "
                        f"alone, released buffers)")
+        cpu_floor = summary.get("openssl_cpu_floor")
+        if cpu_floor is not None:
+            by_key = {row["key"]: row for row in summary["rows"]}
+            kernel, hitch_cpu = by_key["kernel_cpu_us_per_op"]["unwrapd"], by_key["cpu_us_per_op"]["hitch"]
+            bound = (f"; u/h with no user-space work beyond it: ≥{(cpu_floor + kernel['median']) / hitch_cpu['median']:.2f}"
+                     if kernel and hitch_cpu and hitch_cpu["median"] else "")
+            out.append(f"{'':<13} {'OpenSSL alone, server CPU µs/op':<33} {fmt(cpu_floor):>24}   (sslfloor --cpu "
+                       f"{summary['openssl_cpu_floor_mode']}{bound})")
         if summary.get("fraction_of_ceiling"):
             f = summary["fraction_of_ceiling"]
             out.append(f"{'':<13} {'of OpenSSL-only ceiling ' + fmt(summary['ceiling']):<33} {pct(f['unwrapd']):>24} "
@@ -1375,7 +1433,11 @@ def render(bench, summaries):
         f"on the clients' core. Daemon below ~90% while CPU{cfg.client_cpu} is ~100%: the clients, not the daemon, "
         "limited the rate, and CPU per operation decides. CPU" + str(cfg.daemon_cpu) + " above the daemon's share: "
         "other load on its core.",
-        "CPU time: utime+stime (+cutime+cstime) of all the daemon's processes from /proc/PID/stat over the window.",
+        "CPU time: utime+stime (+cutime+cstime) of all the daemon's processes from /proc/PID/stat over the window;",
+        "of it in the kernel: stime+cstime. OpenSSL alone: the server side's CPU for the same operation with no daemon",
+        "and no sockets (sslfloor --cpu, memory BIOs, on the daemon's CPU); beyond OpenSSL alone: the daemon's CPU minus",
+        "that, i.e. its own code and the kernel's socket work. ≥x: the lowest u/h unwrapd could reach if its user-space",
+        "work beyond OpenSSL were zero (OpenSSL alone + unwrapd's kernel time, over hitch's CPU).",
     ]
     if spread:
         notes.append(f"{spread[0].name}: -n {spread[0].workers} on {cpus_text(daemon_cpus(cfg, spread[0]))}; "
@@ -1541,6 +1603,7 @@ def main():
             continue
         if sc.kind == "hold":
             bench.run_floor()
+        bench.run_cpu_floor(sc)
         order = 0
         for index in range(1, cfg.runs + 1):
             for daemon in DAEMONS:  # A B A B ...

@@ -22,8 +22,9 @@
  *          "quit" (or EOF)
  *   probe  one complete request on a new connection, retried every --interval until --timeout (readiness)
  *
- * While measuring it samples the CPU time (utime+stime, and cutime+cstime) of the --pids processes from /proc at
- * the exact start and end of the measurement window, and the busy time of every CPU from /proc/stat.
+ * While measuring it samples the CPU time (utime+stime, and cutime+cstime; the kernel's share, stime+cstime,
+ * also apart) of the --pids processes from /proc at the exact start and end of the measurement window, and the
+ * busy time of every CPU from /proc/stat.
  *
  * Written in C rather than Swift because the client core, not the daemon's, is the scarce resource on a 2-core
  * machine: the generator must spend as little as possible beside OpenSSL itself, and it is a direct use of two C
@@ -205,23 +206,25 @@ static double hist_percentile(double p) {
 /* ---- CPU accounting from /proc ---- */
 struct cpu_sample {
     double daemon; /* seconds: utime+stime+cutime+cstime of --pids */
+    double daemon_kernel; /* seconds: stime+cstime of --pids (the kernel's share of `daemon`) */
     int daemon_ok;
     double self;   /* this process, getrusage */
     double cpu_busy[8], cpu_total[8];
     int ncpu;
 };
 
-static double proc_cpu_seconds(pid_t pid, int *ok) {
+/* Adds the CPU time of `pid` to `s`: all of it to `daemon`, the kernel's share also to `daemon_kernel`. */
+static void add_proc_cpu_seconds(pid_t pid, struct cpu_sample *s) {
     char name[64], text[1024];
     snprintf(name, sizeof name, "/proc/%d/stat", (int)pid);
     int fd = open(name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) { *ok = 0; return 0; }
+    if (fd < 0) { s->daemon_ok = 0; return; }
     ssize_t n = read(fd, text, sizeof text - 1);
     close(fd);
-    if (n <= 0) { *ok = 0; return 0; }
+    if (n <= 0) { s->daemon_ok = 0; return; }
     text[n] = 0;
     char *p = strrchr(text, ')');
-    if (!p) { *ok = 0; return 0; }
+    if (!p) { s->daemon_ok = 0; return; }
     /* after ") ": field 3 is state; utime is field 14 */
     unsigned long long v[20] = {0};
     int field = 3;
@@ -232,13 +235,15 @@ static double proc_cpu_seconds(pid_t pid, int *ok) {
         while (*p == ' ') p++;
         field++;
     }
-    return (double)(v[14] + v[15] + v[16] + v[17]) / sysconf(_SC_CLK_TCK);
+    double tick = (double)sysconf(_SC_CLK_TCK);
+    s->daemon += (double)(v[14] + v[15] + v[16] + v[17]) / tick;
+    s->daemon_kernel += (double)(v[15] + v[17]) / tick;
 }
 
 static void sample(struct cpu_sample *s) {
     memset(s, 0, sizeof *s);
     s->daemon_ok = 1;
-    for (int i = 0; i < npids; i++) s->daemon += proc_cpu_seconds(pids[i], &s->daemon_ok);
+    for (int i = 0; i < npids; i++) add_proc_cpu_seconds(pids[i], s);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     s->self = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
@@ -261,8 +266,11 @@ static void sample(struct cpu_sample *s) {
 static struct cpu_sample sample_start, sample_end;
 
 static void print_cpu_json(FILE *out, const struct cpu_sample *a, const struct cpu_sample *b) {
-    fprintf(out, "\"daemon_cpu_s\":%.3f,\"daemon_cpu_ok\":%s,\"client_cpu_s\":%.3f,\"cpu_busy\":[",
-            b->daemon - a->daemon, (a->daemon_ok && b->daemon_ok) ? "true" : "false", b->self - a->self);
+    fprintf(out,
+            "\"daemon_cpu_s\":%.3f,\"daemon_kernel_cpu_s\":%.3f,\"daemon_cpu_ok\":%s,\"client_cpu_s\":%.3f,"
+            "\"cpu_busy\":[",
+            b->daemon - a->daemon, b->daemon_kernel - a->daemon_kernel,
+            (a->daemon_ok && b->daemon_ok) ? "true" : "false", b->self - a->self);
     for (int i = 0; i < b->ncpu; i++) {
         double total = b->cpu_total[i] - a->cpu_total[i];
         fprintf(out, "%s%.3f", i ? "," : "", total > 0 ? (b->cpu_busy[i] - a->cpu_busy[i]) / total : 0);
