@@ -834,6 +834,7 @@ class Bench:
         held = sum(st.get("open") or 0 for st in statuses)
         ready = {"seconds": sum(r.get("seconds") or 0 for r in readies),
                  "daemon_cpu_s": sum(r.get("daemon_cpu_s") or 0 for r in readies),
+                 "daemon_kernel_cpu_s": sum(r.get("daemon_kernel_cpu_s") or 0 for r in readies),
                  "client_cpu_s": sum(r.get("client_cpu_s") or 0 for r in readies),
                  "cpu_busy": readies[0].get("cpu_busy", []),
                  "version": readies[0].get("version"), "cipher": readies[0].get("cipher"),
