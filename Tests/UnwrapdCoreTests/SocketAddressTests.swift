@@ -48,6 +48,18 @@ import Testing
         #expect(testAddress("2001:db8::1", 1).unmappedIPv4 == nil)
     }
 
+    @Test func recognisesLoopbackAddresses() throws {
+        for loopback in ["127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1"] {
+            #expect(testAddress(loopback, 80).isLoopback, "\(loopback)")
+        }
+        for other in [
+            "128.0.0.1", "10.127.0.1", "0.0.0.0", "::", "::2", "::127.0.0.1", "2001:db8::1", "::ffff:10.0.0.1",
+        ] {
+            #expect(!testAddress(other, 80).isLoopback, "\(other)")
+        }
+        #expect(try !SocketAddress.unix(path: "/run/backend.sock").isLoopback)
+    }
+
     @Test func equalityComparesFamilyAddressAndPort() {
         #expect(testAddress("192.0.2.1", 443) == testAddress("192.0.2.1", 443))
         #expect(testAddress("192.0.2.1", 443) != testAddress("192.0.2.1", 444))

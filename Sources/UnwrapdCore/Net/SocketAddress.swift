@@ -71,6 +71,16 @@ public struct SocketAddress: BitwiseCopyable, Sendable {
         }
     }
 
+    /// A loopback address: 127.0.0.0/8, `::1`, or an IPv4-mapped form of 127.0.0.0/8. A TCP connect to one
+    /// completes inside connect(2) (the kernel runs both ends of the handshake in the caller's context).
+    public var isLoopback: Bool {
+        if let ipv4 = unmappedIPv4 { return UInt32(bigEndian: ipv4.sin_addr.s_addr) >> 24 == 127 }
+        guard let ipv6 else { return false }
+        return withUnsafeBytes(of: ipv6.sin6_addr) { octets in
+            octets[15] == 1 && octets[0..<15].allSatisfy { $0 == 0 }
+        }
+    }
+
     /// The IPv4 address an IPv4 or IPv4-mapped IPv6 address stands for; `nil` for anything else.
     ///
     /// The PROXY encoders use it to report an IPv4 client as IPv4 whichever socket family accepted it.

@@ -20,6 +20,17 @@ enum SocketOptions {
         return setsockopt(descriptor, level, option, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
     }
 
+    /// Whether a TCP socket's connection is established: the state byte that opens `struct tcp_info`
+    /// (`TCP_INFO`, read alone). A nonblocking connect that finished at once says yes; one still in progress, or
+    /// refused, says no.
+    @inline(__always)
+    static func isEstablished(_ descriptor: Int32) -> Bool {
+        var state: UInt8 = 0
+        var length = socklen_t(MemoryLayout<UInt8>.size)
+        guard getsockopt(descriptor, Int32(IPPROTO_TCP), TCP_INFO, &state, &length) == 0 else { return false }
+        return Int(state) == TCP_ESTABLISHED
+    }
+
     /// The pending error of a socket (`SO_ERROR`), e.g. the result of a nonblocking connect.
     @inline(__always)
     static func pendingError(_ descriptor: Int32) -> Int32 {

@@ -3,8 +3,10 @@ import Glibc
 
 extension UnsafeMutablePointer where Pointee == Connection {
     /// Opens a nonblocking connection to the backend address `backendAttempt`, falling through to the next
-    /// resolved address when one refuses at once. UNIX sockets usually connect immediately; TCP waits for
-    /// writability (`finishBackendConnect`) under the connect timeout.
+    /// resolved address when one refuses at once. UNIX sockets usually connect immediately, and so does TCP to a
+    /// loopback address, although connect(2) still says EINPROGRESS: one `TCP_INFO` read tells, and saves the
+    /// event loop round trip (`EPOLLOUT`, `SO_ERROR`). Otherwise TCP waits for writability
+    /// (`finishBackendConnect`) under the connect timeout.
     func connectBackend() -> StepOutcome {
         let backend = pointee.worker.pointee.backend
         var lastError: Int32 = 0
@@ -20,6 +22,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
             let result = address.withSockAddr { connect(descriptor, $0, $1) }
             if result == 0 { return backendConnected() }
             if errno == EINPROGRESS {
+                if address.isLoopback && SocketOptions.isEstablished(descriptor) { return backendConnected() }
                 watchBackend(descriptor, events: IOEvents.write)
                 return .open
             }
