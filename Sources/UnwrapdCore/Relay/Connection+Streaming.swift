@@ -41,7 +41,10 @@ extension UnsafeMutablePointer where Pointee == Connection {
             if pointee.flags.contains(.clientInputDone) && pointee.toBackend.isEmpty
                 && !pointee.flags.contains(.backendOutputShut)
             {
-                shutdown(pointee.backendDescriptor, Int32(SHUT_WR))
+                // With the other direction finished, close(2) follows in this call and sends the same FIN.
+                if !pointee.flags.isSuperset(of: [.backendInputDone, .clientOutputShut]) {
+                    shutdown(pointee.backendDescriptor, Int32(SHUT_WR))
+                }
                 pointee.flags.insert(.backendOutputShut)
             }
             if !pointee.flags.contains(.backendInputDone) && pointee.flags.contains(.backendReadable) {
