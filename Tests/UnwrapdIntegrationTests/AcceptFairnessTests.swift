@@ -8,7 +8,16 @@ import Testing
         let waiting = 100
         let fixture = try RelayFixture("fairness")
         defer { fixture.stop() }
-        let daemon = try fixture.startDaemon(["-n", "1", "--backlog=256"])
+        // RSA: each new client's first handshake step costs the worker a signature (about a millisecond), so the
+        // few the worker serves while this test reacts to the answer below stay few on a busy machine too.
+        let rsa = try fixture.certificates.server(["a.example"], keyType: .rsa2048).pemFile
+        let daemon = try DaemonProcess.start(
+            [
+                "-n", "1", "--backlog=256", "--frontend=\(fixture.frontendName)",
+                "--backend=\(fixture.backend.hitchAddress)",
+                rsa,
+            ],
+            in: fixture.directory)
         defer { daemon.kill() }
         let worker = try #require(daemon.childPIDs().first)
         let established = try fixture.connectedClient()
@@ -39,7 +48,8 @@ import Testing
         }.count
         resumed = kill(worker, SIGCONT) == 0
 
-        #expect(answered < waiting / 4, "\(answered) of \(waiting) new clients were served before the established one")
+        // Taking clients in batches (64 per wake-up before) serves all of them first.
+        #expect(answered < waiting / 2, "\(answered) of \(waiting) new clients were served before the established one")
         #expect(try RawTLSHello.readReply(from: newClients[waiting - 1]).isServerHello, "the last one is served too")
     }
 }
