@@ -6,24 +6,16 @@ import Testing
 @Suite struct AcceptFairnessTests {
     @Test func anEstablishedClientIsAnsweredBeforeAQueueOfNewClientsIsServed() throws {
         let waiting = 100
-        let fixture = try RelayFixture("fairness")
-        defer { fixture.stop() }
         // RSA: each new client's first handshake step costs the worker a signature (about a millisecond), so the
         // few the worker serves while this test reacts to the answer below stay few on a busy machine too.
-        let rsa = try fixture.certificates.server(["a.example"], keyType: .rsa2048).pemFile
-        let daemon = try DaemonProcess.start(
-            [
-                "-n", "1", "--backlog=256", "--frontend=\(fixture.frontendName)",
-                "--backend=\(fixture.backend.hitchAddress)",
-                rsa,
-            ],
-            in: fixture.directory)
+        let fixture = try RelayFixture("fairness", keyType: .rsa2048)
+        defer { fixture.stop() }
+        let daemon = try fixture.startDaemon(["-n", "1", "--backlog=256"])
         defer { daemon.kill() }
         let worker = try #require(daemon.childPIDs().first)
         let established = try fixture.connectedClient()
         defer { established.close() }
-        try established.write("warm\n")
-        #expect(try established.read(exactly: 5) == Array("warm\n".utf8))
+        #expect(try established.roundTrip("warm\n") == "warm\n")
 
         // With the worker stopped, `waiting` clients connect (the kernel queues them) and send a ClientHello, and
         // then the established client sends a request. Its answer needs two loop iterations once the worker runs:

@@ -54,14 +54,11 @@ import Testing
         let backend = try TestBackend(.echo)
         defer { backend.stop() }
         let server = try certificates.server(["a.example"])
-        let leafOnly = directory.file("leaf-only.pem")
-        let issuers = directory.file("issuers.pem")
         func contents(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
         let chainFile = try #require(server.chainFile)
-        try (contents(server.keyFile) + contents(server.certificateFile))
-            .write(toFile: leafOnly, atomically: false, encoding: .utf8)
-        try (contents(chainFile) + contents(certificates.caFile))
-            .write(toFile: issuers, atomically: false, encoding: .utf8)
+        let leafOnly = try directory.write(
+            try contents(server.keyFile) + contents(server.certificateFile), to: "leaf-only.pem")
+        let issuers = try directory.write(try contents(chainFile) + contents(certificates.caFile), to: "issuers.pem")
         let config = try DaemonProcess.configArgument(
             ["client-verify = optional", "client-verify-ca = \"\(issuers)\""], in: directory)
         let (daemon, port) = try DaemonProcess.startUnwrapd([config, leafOnly], backend: backend, in: directory)

@@ -90,8 +90,12 @@ enum WorkerProcess {
         let pauseTimer = worker.pointer(to: \.acceptPauseTimer)!
         unwrapd_ev_timer_init(pauseTimer, onAcceptPauseEnded, 0, 0)
         pauseTimer.pointee.data = UnsafeMutableRawPointer(worker)
-        worker.pointee.flushWatcher.pointee.data = UnsafeMutableRawPointer(worker)
-        worker.pointee.deferralGate.pointee.data = UnsafeMutableRawPointer(worker)
+        let flushWatcher = worker.pointer(to: \.flushWatcher)!
+        unwrapd_ev_prepare_init(flushWatcher, onLoopPrepare)
+        flushWatcher.pointee.data = UnsafeMutableRawPointer(worker)
+        let deferralGate = worker.pointer(to: \.deferralGate)!
+        unwrapd_ev_check_init(deferralGate, onLoopCheck)
+        deferralGate.pointee.data = UnsafeMutableRawPointer(worker)
         return worker
     }
 

@@ -24,7 +24,8 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
         connection.pointee.flags.insert(.clientWriteDeferred)
         connection.pointee.nextDeferred = pointee.firstDeferred
         pointee.firstDeferred = connection
-        if unwrapd_ev_is_active(pointee.flushWatcher) == 0 { ev_prepare_start(pointee.loop, pointee.flushWatcher) }
+        let flushWatcher = pointer(to: \.flushWatcher)!
+        if unwrapd_ev_is_active(flushWatcher) == 0 { ev_prepare_start(pointee.loop, flushWatcher) }
     }
 
     /// Takes a closing connection off the queue.
@@ -43,7 +44,7 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
     /// events again, nothing is deferred: work that runs after this (events fed while flushing) writes at once.
     func flushDeferredWrites() {
         pointee.deferralsAllowed = false
-        ev_check_start(pointee.loop, pointee.deferralGate)
+        ev_check_start(pointee.loop, pointer(to: \.deferralGate)!)
         while let connection = pointee.firstDeferred {
             pointee.firstDeferred = connection.pointee.nextDeferred
             connection.pointee.nextDeferred = nil
@@ -51,12 +52,12 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
             connection.pointee.flags.insert(.backendReadable)  // one more read: what arrived meanwhile
             _ = connection.pump()
         }
-        ev_prepare_stop(pointee.loop, pointee.flushWatcher)
+        ev_prepare_stop(pointee.loop, pointer(to: \.flushWatcher)!)
     }
 
     /// After the wait that follows a flush.
     func reopenDeferrals() {
         pointee.deferralsAllowed = true
-        ev_check_stop(pointee.loop, pointee.deferralGate)
+        ev_check_stop(pointee.loop, pointer(to: \.deferralGate)!)
     }
 }

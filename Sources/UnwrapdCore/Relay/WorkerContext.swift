@@ -58,11 +58,11 @@ struct WorkerContext {
     /// Connections whose client write waits for the end of this loop iteration, and the watcher that runs then
     /// (just before the loop waits for events again).
     var firstDeferred: ConnectionPointer? = nil
-    let flushWatcher: UnsafeMutablePointer<ev_prepare>
+    var flushWatcher = ev_prepare()
     /// Whether a client write may be deferred now: not between the flush and the next wait for events (what is
     /// deferred then would wait for an event that may never come); `deferralGate` opens it again after the wait.
     var deferralsAllowed = true
-    let deferralGate: UnsafeMutablePointer<ev_check>
+    var deferralGate = ev_check()
     var listeners: UnsafeMutableBufferPointer<ListenerWatcher>
     /// Fires to resume accepting after a pause (connection cap reached, out of descriptors).
     var acceptPauseTimer = ev_timer()
@@ -90,11 +90,5 @@ struct WorkerContext {
         self.globalConnectionLimit = globalConnectionLimit
         self.localConnectionLimit = localConnectionLimit
         self.listeners = UnsafeMutableBufferPointer(start: nil, count: 0)
-        self.flushWatcher = .allocate(capacity: 1)
-        flushWatcher.initialize(to: ev_prepare())
-        unwrapd_ev_prepare_init(flushWatcher, onLoopPrepare)
-        self.deferralGate = .allocate(capacity: 1)
-        deferralGate.initialize(to: ev_check())
-        unwrapd_ev_check_init(deferralGate, onLoopCheck)
     }
 }

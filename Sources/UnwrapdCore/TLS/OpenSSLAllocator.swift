@@ -13,10 +13,9 @@ import Glibc
 ///
 /// Blocks are plain malloc blocks without a header of ours: a block is filed under the largest class its
 /// `malloc_usable_size` holds (glibc: the class it was taken for), so it is only ever handed out for a request it
-/// can take. Sizes between the two
-/// class ranges (what OpenSSL keeps for a connection's lifetime: the SSL object, cipher contexts, the session)
-/// are not rounded up at all, so an idle connection costs what malloc alone would. Each worker is
-/// single-threaded, so the lists need no locking. Installed before OpenSSL allocates anything (`install()`),
+/// can take. Sizes between the two class ranges (what OpenSSL keeps for a connection's lifetime: the SSL object,
+/// cipher contexts, the session) are not rounded up at all, so an idle connection costs what malloc alone would.
+/// Each worker is single-threaded, so the lists need no locking. Installed before OpenSSL allocates anything (`install()`),
 /// else OpenSSL refuses and keeps malloc.
 enum OpenSSLAllocator {
     /// Bytes the free lists may keep per process: the record buffers of the busiest moments. A worker is one thread

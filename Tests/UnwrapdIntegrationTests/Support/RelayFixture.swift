@@ -11,22 +11,24 @@ import Glibc
 struct RelayFixture {
     let directory: TestDirectory
     let certificates: TestCertificates
-    /// The server PEM (key, certificate, chain) for `a.example`.
+    /// The server PEM (key, certificate, chain) for `a.example`, ECDSA P-256 unless the test asked for RSA.
     let pem: String
     let backend: TestBackend
     let port: UInt16
 
     /// `label` names the test directory (keep it short).
-    init(_ label: String, backend behavior: BackendBehavior = .echo) throws {
-        try self.init(label) { _ in try TestBackend(behavior) }
+    init(_ label: String, backend behavior: BackendBehavior = .echo, keyType: KeyType = .ecdsaP256) throws {
+        try self.init(label, keyType: keyType) { _ in try TestBackend(behavior) }
     }
 
     /// With a backend the test makes itself, in the fixture's directory (on a UNIX socket there, with a keep
     /// limit, ...): `RelayFixture("relay") { try TestBackend.unix(.echo, in: $0) }`. `stop()` stops it too.
-    init(_ label: String, makingBackend makeBackend: (TestDirectory) throws -> TestBackend) throws {
+    init(
+        _ label: String, keyType: KeyType = .ecdsaP256, makingBackend makeBackend: (TestDirectory) throws -> TestBackend
+    ) throws {
         directory = try TestDirectory(label)
         certificates = try TestCertificates(in: directory)
-        pem = try certificates.server(["a.example"]).pemFile
+        pem = try certificates.server(["a.example"], keyType: keyType).pemFile
         backend = try makeBackend(directory)
         port = try Ports.freeTCPPort()
     }

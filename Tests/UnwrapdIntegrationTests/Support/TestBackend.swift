@@ -53,7 +53,9 @@ final class TestBackend: Sendable {
     var acceptedCount: Int { core.state.withLock { $0.connections.count } }
     var connections: [BackendConnection] { core.state.withLock { $0.connections } }
 
-    /// Waits until connection `index` (0: the first) has been accepted and returns it.
+    /// Waits until connection `index` (0: the first) has been accepted and returns it (or only waits: the result
+    /// may be dropped).
+    @discardableResult
     func waitForConnection(_ index: Int = 0, timeout: Duration = .seconds(5)) throws -> BackendConnection {
         let found = core.state.wait(until: .after(timeout)) { state in
             state.connections.indices.contains(index) ? state.connections[index] : nil
