@@ -87,8 +87,14 @@ CPU_ROW = {"conn": "daemon CPU µs/handshake", "wrk": "daemon CPU µs/request", 
            "hold": "daemon CPU µs/conn opened", "spread": "daemon CPU µs/connection"}
 # Under every CPU row: the kernel's share of it (system time), and what is left after OpenSSL's own work for the
 # same operation (sslfloor --cpu), i.e. the daemon's user-space work plus the kernel's.
+# Then, from perf samples (Profiler), what ran in OpenSSL, in the C library, and in the daemon's own code with
+# libev: each run's CPU per operation times that part's share of the daemon's samples.
+PROFILE_ROWS = {"openssl_us_per_op": ("openssl",), "libc_us_per_op": ("libc",), "own_us_per_op": ("own", "libev")}
 CPU_PARTS = [("  of it in the kernel (stime)", "kernel_cpu_us_per_op", "lower", None),
-             ("  beyond OpenSSL alone", "beyond_openssl_us_per_op", "lower", None)]
+             ("  beyond OpenSSL alone", "beyond_openssl_us_per_op", "lower", None),
+             ("  in OpenSSL (perf samples)", "openssl_us_per_op", "lower", None),
+             ("  in libc and vDSO (perf samples)", "libc_us_per_op", "lower", None),
+             ("  in its own code + libev (perf)", "own_us_per_op", "lower", None)]
 ROWS = {
     "conn": [("handshakes/s", "rate", "higher", ("ge", 1.10)),
              ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
@@ -630,19 +636,30 @@ class Bench:
                                                                                record["cpus_allowed"]))
             if (sc.name, daemon) not in self.tls_checks:
                 self.tls_checks[(sc.name, daemon)] = self.s_client_check(sc, cfg.frontend_port)
-            if sc.kind == "conn":
-                metrics = self.run_conn(sc, pids, log_path)
-            elif sc.kind == "wrk":
-                metrics = self.run_wrk(sc, pids, log_path)
-            elif sc.kind == "bulk":
-                metrics = self.run_bulk(sc, pids, log_path)
-            elif sc.kind == "spread":
-                metrics = self.run_spread(sc, pids, log_path)
-            else:
-                metrics = self.run_hold(sc, pids, log_path)
+            binary = cfg.unwrapd if daemon == "unwrapd" else cfg.hitch
+            profiler = Profiler(cfg, pids, binary, log_path + ".perf.data") if cfg.profile else None
+            try:
+                if sc.kind == "conn":
+                    metrics = self.run_conn(sc, pids, log_path)
+                elif sc.kind == "wrk":
+                    metrics = self.run_wrk(sc, pids, log_path)
+                elif sc.kind == "bulk":
+                    metrics = self.run_bulk(sc, pids, log_path)
+                elif sc.kind == "spread":
+                    metrics = self.run_spread(sc, pids, log_path)
+                else:
+                    metrics = self.run_hold(sc, pids, log_path)
+            finally:
+                profile = profiler.stop() if profiler else None
             floor = self.cpu_floors.get((sc.floor_mode, sc.cert))
-            if floor is not None and metrics.get("cpu_us_per_op") is not None:
-                metrics["beyond_openssl_us_per_op"] = round(metrics["cpu_us_per_op"] - floor, 2)
+            cpu = metrics.get("cpu_us_per_op")
+            if floor is not None and cpu is not None:
+                metrics["beyond_openssl_us_per_op"] = round(cpu - floor, 2)
+            if profile:
+                metrics["profile"] = profile
+                if cpu is not None:
+                    for key, parts in PROFILE_ROWS.items():
+                        metrics[key] = round(cpu * sum(profile[part] for part in parts), 2)
             record["metrics"] = metrics
             if sorted(pids) != sorted([proc.pid] + proc.descendants()) or not proc.alive():
                 record["problems"].append("the daemon's processes changed during the run (a worker died?)")
@@ -1048,6 +1065,21 @@ def perf_usable():
     return None if result.returncode == 0 else f"perf stat cannot count accept calls: {result.stderr.strip()}"
 
 
+def profile_usable():
+    """perf can sample the whole machine (Profiler); why not, or None."""
+    if not shutil.which("perf"):
+        return "perf not found (Debian: apt-get install linux-perf)"
+    path = tempfile.mktemp(prefix="unwrapd-bench-perf-")
+    try:
+        result = run(["perf", "record", "-a", "-F", str(PROFILE_HZ), "-o", path, "--quiet", "--", "true"], timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"perf record: {error}"
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+    return None if result.returncode == 0 else f"perf record -a: {result.stderr.strip()}"
+
+
 def perf_descriptors(pid):
     count = 0
     try:
@@ -1099,6 +1131,66 @@ class AcceptCounter:
         if [event for event, _ in values] != [event for _, event, _ in ACCEPT_COUNTERS]:
             return None
         return {name: value for (name, _, _), (_, value) in zip(ACCEPT_COUNTERS, values)}
+
+
+# Where each daemon's CPU time goes, by code: perf samples of the whole machine during a run (timer-based, as
+# this KVM guest has no hardware counters), counted for the daemon's threads by the object they ran in.
+PROFILE_HZ = 499
+PROFILE_PARTS = ("kernel", "openssl", "libc", "libev", "own", "other")
+
+
+def profile_part(dso, daemon_binary):
+    """The part of a daemon a perf sample's object belongs to: kernel, OpenSSL, the C library (and the vDSO),
+    libev, the daemon's own binary, or other."""
+    name = os.path.basename(dso.strip())
+    if name.startswith("[") and name != "[vdso]":
+        return "kernel"  # [kernel.kallsyms], modules, [unknown]: the CPU was in the kernel
+    if name.startswith(("libssl.so", "libcrypto.so")):
+        return "openssl"
+    if name == "[vdso]" or name.startswith(("libc.so", "ld-linux", "libm.so", "libpthread.so")):
+        return "libc"
+    if name.startswith("libev.so"):
+        return "libev"
+    return "own" if name == daemon_binary else "other"
+
+
+class Profiler:
+    """`perf record -a` at PROFILE_HZ during one run; `stop()` gives the share of the daemon's samples per part.
+    At ~500 samples a second per CPU it costs each core a fraction of a per cent, and every run of both daemons is
+    sampled the same way; perf itself runs on the clients' core."""
+
+    def __init__(self, cfg, pids, daemon_binary, out_path):
+        self.out_path, self.daemon_binary = out_path, os.path.basename(daemon_binary)
+        self.tids = {int(t) for p in pids for t in os.listdir(f"/proc/{p}/task")} if pids else set()
+        self.err = open(out_path + ".stderr", "w")
+        argv = ["perf", "record", "-a", "-F", str(PROFILE_HZ), "-o", out_path, "--quiet"]
+        self.proc = Proc("perf-record", ["taskset", "-c", str(cfg.client_cpu)] + argv, stdout=subprocess.DEVNULL,
+                         stderr=self.err)
+
+    def stop(self):
+        """{part: share of the daemon's samples}, with "samples": their number; None when perf recorded nothing."""
+        self.proc.stop(sig=signal.SIGINT, timeout=20)
+        self.err.close()
+        try:
+            report = run(["perf", "report", "-i", self.out_path, "--sort", "pid,dso", "-F", "sample,pid,dso",
+                          "--stdio", "-q"], timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        finally:
+            for path in (self.out_path, self.out_path + ".old"):
+                if os.path.exists(path):
+                    os.remove(path)  # ~1 MB a run; the counts below are what the results keep
+        counts = dict.fromkeys(PROFILE_PARTS, 0)
+        for line in report.stdout.splitlines():
+            m = re.match(r"\s*(\d+)\s+(-?\d+):\S*\s+(.+?)\s*$", line)
+            if m and int(m.group(2)) in self.tids:
+                counts[profile_part(m.group(3), self.daemon_binary)] += int(m.group(1))
+        total = sum(counts.values())
+        if not total:
+            return None
+        shares = {part: round(n / total, 4) for part, n in counts.items()}
+        shares["samples"] = total
+        return shares
 
 
 def read_json_line(proc, timeout):
@@ -1292,6 +1384,60 @@ def judge(target, ratio, u_stats, requested=None):
     return "", None
 
 
+PROFILE_SHOWN = ("kernel", "openssl", "libc", "own")  # "own" shown with libev (and "other", if any)
+
+
+def profile_medians(profiles):
+    """The median share of each part over the runs that have a profile; libev and "other" counted with "own"."""
+    profiles = [p for p in profiles if p]
+    if not profiles:
+        return None
+    merged = [dict(p, own=p["own"] + p["libev"] + p["other"]) for p in profiles]
+    return {part: statistics.median(p[part] for p in merged) for part in PROFILE_SHOWN}
+
+
+def out_of_reach(summary, cfg):
+    """Targets the measurements show out of reach, each with the measurement that shows it.
+
+    - A throughput target while the clients' core was saturated and the daemon's was not: the rate is the clients'.
+    - A CPU target that unwrapd would miss even if its own code and libev took no time at all (perf samples):
+      (unwrapd's CPU − what ran in its own code and libev) / hitch's CPU.
+    - The same bound caps the throughput when both daemons saturated their core.
+    - Memory per idle connection below what OpenSSL alone keeps (sslfloor)."""
+    rows = summary["rows"]
+    by_key = {row["key"]: row for row in rows}
+    d = summary["daemons"]
+    median = lambda st: st["median"] if st else None
+    u_busy, h_busy = median(d["unwrapd"]["daemon_busy"]), median(d["hitch"]["daemon_busy"])
+    clients = median(d["unwrapd"]["client_core_busy"])
+    cpu, own = by_key.get("cpu_us_per_op"), by_key.get("own_us_per_op")
+    bound = None
+    if cpu and own and cpu["unwrapd"] and cpu["hitch"] and own["unwrapd"] and cpu["hitch"]["median"]:
+        bound = (cpu["unwrapd"]["median"] - own["unwrapd"]["median"]) / cpu["hitch"]["median"]
+    lines = []
+    for row in rows:
+        if row["met"] is not False:
+            continue
+        target = f"{row['metric'].strip()} {row['target']}"
+        if row["key"] in ("rate", "rate_mb", "p99_ms") and None not in (clients, u_busy) \
+                and clients >= 0.95 and u_busy < 0.90:
+            lines.append(f"{target}: the clients' core was saturated (CPU{cfg.client_cpu} {pct(clients)}), unwrapd was"
+                         f" not ({pct(u_busy)}); {'the latency' if row['key'] == 'p99_ms' else 'the rate'} is the "
+                         f"clients'")
+        elif row["key"] in ("rate", "rate_mb") and bound and None not in (u_busy, h_busy) \
+                and min(u_busy, h_busy) >= 0.95 and (u_busy / h_busy) / bound < float(row["target"][1:-1]):
+            lines.append(f"{target}: both daemons saturated their core, and with no own code unwrapd's CPU per "
+                         f"operation would still be {bound:.2f}× hitch's: at most {(u_busy / h_busy) / bound:.2f}×")
+        elif row["key"] == "cpu_us_per_op" and bound and bound > float(row["target"][1:-1]):
+            lines.append(f"{target}: with no own code and libev at all, unwrapd's CPU would still be {bound:.2f}× "
+                         f"hitch's (perf: the rest ran in OpenSSL, libc and the kernel)")
+        elif row["key"] == "kib_per_conn" and summary.get("openssl_floor"):
+            floor = summary["openssl_floor"]["kib_per_connection"]
+            if floor > float(row["target"].split()[0][1:]):
+                lines.append(f"{target}: OpenSSL alone keeps {fmt(floor)} KiB per idle connection (sslfloor)")
+    return lines
+
+
 def summarize(bench):
     cfg = bench.cfg
     summaries = []
@@ -1323,6 +1469,7 @@ def summarize(bench):
                 "negotiated": next((r["metrics"].get("negotiated") for r in per[d] if r["metrics"].get("negotiated")),
                                    None),
                 "daemon_log_lines": sum(r.get("daemon_log_lines") or 0 for r in per[d]),
+                "profile": profile_medians([r["metrics"].get("profile") for r in per[d]]),
             }
             if sc.kind == "spread":  # each run's count per worker, busiest first
                 extra[d]["accepted_per_worker_runs"] = [
@@ -1407,6 +1554,13 @@ def render(bench, summaries):
                      if kernel and hitch_cpu and hitch_cpu["median"] else "")
             out.append(f"{'':<13} {'OpenSSL alone, server CPU µs/op':<33} {fmt(cpu_floor):>24}   (sslfloor --cpu "
                        f"{summary['openssl_cpu_floor_mode']}{bound})")
+        shares = {daemon: d[daemon]["profile"] for daemon in DAEMONS}
+        if any(shares.values()):
+            text = lambda p: "-" if not p else "/".join(f"{p[k] * 100:.0f}" for k in PROFILE_SHOWN) + " %"
+            out.append(f"{'':<13} {'perf: kernel/OpenSSL/libc/ev+own':<33} {text(shares['unwrapd']):>24} "
+                       f"{text(shares['hitch']):>24}")
+        for line in out_of_reach(summary, cfg):
+            out.append(f"{'':<13} out of reach here: {line}")
         if summary.get("fraction_of_ceiling"):
             f = summary["fraction_of_ceiling"]
             out.append(f"{'':<13} {'of OpenSSL-only ceiling ' + fmt(summary['ceiling']):<33} {pct(f['unwrapd']):>24} "
@@ -1439,6 +1593,10 @@ def render(bench, summaries):
         "and no sockets (sslfloor --cpu, memory BIOs, on the daemon's CPU); beyond OpenSSL alone: the daemon's CPU minus",
         "that, i.e. its own code and the kernel's socket work. ≥x: the lowest u/h unwrapd could reach if its user-space",
         "work beyond OpenSSL were zero (OpenSSL alone + unwrapd's kernel time, over hitch's CPU).",
+        f"perf samples ({PROFILE_HZ} Hz, whole machine, each run): the daemon's CPU per operation split by where it ran:",
+        "OpenSSL (libssl, libcrypto), libc and vDSO, the daemon's own binary with libev (unwrapd's includes its",
+        "allocator for OpenSSL, which takes work off malloc); the perf line gives the shares, kernel first.",
+        "out of reach here: a target these measurements rule out, and the measurement that does (see README).",
     ]
     if spread:
         notes.append(f"{spread[0].name}: -n {spread[0].workers} on {cpus_text(daemon_cpus(cfg, spread[0]))}; "
@@ -1506,6 +1664,8 @@ def parse_args():
     p.add_argument("--out", default=None, help="results directory (default bench-results/<UTC time>)")
     p.add_argument("--update-readme", action="store_true",
                    help="write the table into Tests/Benchmarks/README.md (Performance section)")
+    p.add_argument("--no-profile", dest="profile", action="store_false",
+                   help="no perf samples during the runs (the rows of where the CPU went stay empty)")
     args = p.parse_args()
     args.runs = args.runs or (2 if args.quick else 5)
     args.duration = args.duration or (3.0 if args.quick else 10.0)
@@ -1552,6 +1712,12 @@ def main():
             cfg.scenarios = [sc for sc in cfg.scenarios if sc.kind != "spread"]
         elif why:
             raise SystemExit(f"bench: the spread scenario needs perf: {why}")
+
+    if cfg.profile:
+        why = profile_usable()
+        if why:
+            note(f"bench: no profile of where the CPU goes: {why}")
+            cfg.profile = False
 
     # Both daemons get the same open-files limit (the hard one): 9000 idle connections need 18000 descriptors.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
