@@ -1053,31 +1053,27 @@ def accept_counter_args():
     return args
 
 
-def perf_usable():
-    """perf can count the accept tracepoints (the spread scenario needs it); why not, or None."""
+def perf_refusal(argv, what):
+    """Why `perf ARGV -- true` fails (naming `what` it was to do), or None when it works."""
     if not shutil.which("perf"):
         return "perf not found (Debian: apt-get install linux-perf)"
-    argv = ["perf", "stat", "-x", ",", "-o", os.devnull] + accept_counter_args()
     try:
-        result = run(argv + ["--", "true"], timeout=30)
+        result = run(["perf"] + argv + ["--", "true"], timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
-        return f"perf stat: {error}"
-    return None if result.returncode == 0 else f"perf stat cannot count accept calls: {result.stderr.strip()}"
+        return f"perf {argv[0]}: {error}"
+    return None if result.returncode == 0 else f"perf {argv[0]} cannot {what}: {' '.join(result.stderr.split())}"
+
+
+def perf_usable():
+    """perf can count the accept tracepoints (the spread scenario needs it); why not, or None."""
+    return perf_refusal(["stat", "-x", ",", "-o", os.devnull] + accept_counter_args(), "count accept calls")
 
 
 def profile_usable():
     """perf can sample the whole machine (Profiler); why not, or None."""
-    if not shutil.which("perf"):
-        return "perf not found (Debian: apt-get install linux-perf)"
-    path = tempfile.mktemp(prefix="unwrapd-bench-perf-")
-    try:
-        result = run(["perf", "record", "-a", "-F", str(PROFILE_HZ), "-o", path, "--quiet", "--", "true"], timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"perf record: {error}"
-    finally:
-        if os.path.exists(path):
-            os.remove(path)
-    return None if result.returncode == 0 else f"perf record -a: {result.stderr.strip()}"
+    with tempfile.TemporaryDirectory(prefix="unwrapd-bench-perf-") as directory:
+        return perf_refusal(["record", "-a", "-F", str(PROFILE_HZ), "-o", os.path.join(directory, "perf.data"),
+                             "--quiet"], "sample the whole machine")
 
 
 def perf_descriptors(pid):
@@ -1156,12 +1152,16 @@ def profile_part(dso, daemon_binary):
 
 class Profiler:
     """`perf record -a` at PROFILE_HZ during one run; `stop()` gives the share of the daemon's samples per part.
-    At ~500 samples a second per CPU it costs each core a fraction of a per cent, and every run of both daemons is
-    sampled the same way; perf itself runs on the clients' core."""
+    Every run of both daemons is sampled the same way; perf itself runs on the clients' core."""
 
     def __init__(self, cfg, pids, daemon_binary, out_path):
         self.out_path, self.daemon_binary = out_path, os.path.basename(daemon_binary)
-        self.tids = {int(t) for p in pids for t in os.listdir(f"/proc/{p}/task")} if pids else set()
+        self.tids = set()
+        for pid in pids:
+            try:
+                self.tids.update(int(tid) for tid in os.listdir(f"/proc/{pid}/task"))
+            except OSError:
+                raise RunFailed(f"process {pid} is gone")
         self.err = open(out_path + ".stderr", "w")
         argv = ["perf", "record", "-a", "-F", str(PROFILE_HZ), "-o", out_path, "--quiet"]
         self.proc = Proc("perf-record", ["taskset", "-c", str(cfg.client_cpu)] + argv, stdout=subprocess.DEVNULL,
@@ -1425,15 +1425,15 @@ def out_of_reach(summary, cfg):
                          f" not ({pct(u_busy)}); {'the latency' if row['key'] == 'p99_ms' else 'the rate'} is the "
                          f"clients'")
         elif row["key"] in ("rate", "rate_mb") and bound and None not in (u_busy, h_busy) \
-                and min(u_busy, h_busy) >= 0.95 and (u_busy / h_busy) / bound < float(row["target"][1:-1]):
+                and min(u_busy, h_busy) >= 0.95 and (u_busy / h_busy) / bound < row["target_value"]:
             lines.append(f"{target}: both daemons saturated their core, and with no own code unwrapd's CPU per "
                          f"operation would still be {bound:.2f}× hitch's: at most {(u_busy / h_busy) / bound:.2f}×")
-        elif row["key"] == "cpu_us_per_op" and bound and bound > float(row["target"][1:-1]):
+        elif row["key"] == "cpu_us_per_op" and bound and bound > row["target_value"]:
             lines.append(f"{target}: with no own code and libev at all, unwrapd's CPU would still be {bound:.2f}× "
                          f"hitch's (perf: the rest ran in OpenSSL, libc and the kernel)")
         elif row["key"] == "kib_per_conn" and summary.get("openssl_floor"):
             floor = summary["openssl_floor"]["kib_per_connection"]
-            if floor > float(row["target"].split()[0][1:]):
+            if floor > row["target_value"]:
                 lines.append(f"{target}: OpenSSL alone keeps {fmt(floor)} KiB per idle connection (sslfloor)")
     return lines
 
@@ -1454,7 +1454,7 @@ def summarize(bench):
                      if s["unwrapd"] and s["hitch"] and s["hitch"]["median"] else None)
             target_text, met = judge(target, ratio, s["unwrapd"], sc.hold or sc.count)
             rows.append({"metric": label, "key": key, "better": better, "unwrapd": s["unwrapd"], "hitch": s["hitch"],
-                         "ratio": ratio, "target": target_text, "met": met})
+                         "ratio": ratio, "target": target_text, "target_value": target and target[1], "met": met})
         extra = {}
         for d in DAEMONS:
             extra[d] = {

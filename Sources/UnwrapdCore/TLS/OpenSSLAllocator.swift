@@ -15,8 +15,8 @@ import Glibc
 /// `malloc_usable_size` holds (glibc: the class it was taken for), so it is only ever handed out for a request it
 /// can take. Sizes between the two class ranges (what OpenSSL keeps for a connection's lifetime: the SSL object,
 /// cipher contexts, the session) are not rounded up at all, so an idle connection costs what malloc alone would.
-/// Each worker is single-threaded, so the lists need no locking. Installed before OpenSSL allocates anything (`install()`),
-/// else OpenSSL refuses and keeps malloc.
+/// Each worker is single-threaded, so the lists need no locking. Installed before OpenSSL allocates anything
+/// (`install()`), else OpenSSL refuses and keeps malloc.
 enum OpenSSLAllocator {
     /// Bytes the free lists may keep per process: the record buffers of the busiest moments. A worker is one thread
     /// and OpenSSL gives a buffer back when it is empty, so few are out at once.
