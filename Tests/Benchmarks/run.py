@@ -319,6 +319,11 @@ def cpu_list(text):
     return cpus
 
 
+def daemon_binary(cfg, daemon):
+    """The executable of `daemon` ("unwrapd" or "hitch")."""
+    return cfg.unwrapd if daemon == "unwrapd" else cfg.hitch
+
+
 def daemon_cpus(cfg, sc):
     """Where the daemon may run: its CPU; in the spread scenario (-n 2) both CPUs, or --spread-cpus (README)."""
     if sc.kind == "spread":
@@ -572,10 +577,10 @@ class Bench:
         cfg = self.cfg
         if not port_is_free(cfg.frontend_port):
             raise RunFailed(f"port {cfg.frontend_port} is in use by another program")
-        binary = cfg.unwrapd if daemon == "unwrapd" else cfg.hitch
-        argv = niced(cfg, ["taskset", "-c", daemon_cpus(cfg, sc), binary, "-n", str(sc.workers),
-                "-f", f"[127.0.0.1]:{cfg.frontend_port}", "-b", f"[127.0.0.1]:{cfg.backend_port}",
-                "-u", "nobody", cfg.pems[sc.cert]])
+        argv = niced(cfg, ["taskset", "-c", daemon_cpus(cfg, sc), daemon_binary(cfg, daemon),
+                           "-n", str(sc.workers),
+                           "-f", f"[127.0.0.1]:{cfg.frontend_port}", "-b", f"[127.0.0.1]:{cfg.backend_port}",
+                           "-u", "nobody", cfg.pems[sc.cert]])
         log = open(log_path, "w")
         log.write("# " + " ".join(argv) + "\n")
         log.flush()
@@ -636,8 +641,8 @@ class Bench:
                                                                                record["cpus_allowed"]))
             if (sc.name, daemon) not in self.tls_checks:
                 self.tls_checks[(sc.name, daemon)] = self.s_client_check(sc, cfg.frontend_port)
-            binary = cfg.unwrapd if daemon == "unwrapd" else cfg.hitch
-            profiler = Profiler(cfg, pids, binary, log_path + ".perf.data") if cfg.profile else None
+            profiler = (Profiler(cfg, pids, daemon_binary(cfg, daemon), log_path + ".perf.data")
+                        if cfg.profile else None)
             try:
                 if sc.kind == "conn":
                     metrics = self.run_conn(sc, pids, log_path)
@@ -1135,7 +1140,7 @@ PROFILE_HZ = 499
 PROFILE_PARTS = ("kernel", "openssl", "libc", "libev", "own", "other")
 
 
-def profile_part(dso, daemon_binary):
+def profile_part(dso, binary_name):
     """The part of a daemon a perf sample's object belongs to: kernel, OpenSSL, the C library (and the vDSO),
     libev, the daemon's own binary, or other."""
     name = os.path.basename(dso.strip())
@@ -1147,15 +1152,15 @@ def profile_part(dso, daemon_binary):
         return "libc"
     if name.startswith("libev.so"):
         return "libev"
-    return "own" if name == daemon_binary else "other"
+    return "own" if name == binary_name else "other"
 
 
 class Profiler:
     """`perf record -a` at PROFILE_HZ during one run; `stop()` gives the share of the daemon's samples per part.
     Every run of both daemons is sampled the same way; perf itself runs on the clients' core."""
 
-    def __init__(self, cfg, pids, daemon_binary, out_path):
-        self.out_path, self.daemon_binary = out_path, os.path.basename(daemon_binary)
+    def __init__(self, cfg, pids, binary, out_path):
+        self.out_path, self.binary_name = out_path, os.path.basename(binary)
         self.tids = set()
         for pid in pids:
             try:
@@ -1184,7 +1189,7 @@ class Profiler:
         for line in report.stdout.splitlines():
             m = re.match(r"\s*(\d+)\s+(-?\d+):\S*\s+(.+?)\s*$", line)
             if m and int(m.group(2)) in self.tids:
-                counts[profile_part(m.group(3), self.daemon_binary)] += int(m.group(1))
+                counts[profile_part(m.group(3), self.binary_name)] += int(m.group(1))
         total = sum(counts.values())
         if not total:
             return None
