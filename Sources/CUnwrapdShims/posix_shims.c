@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -79,4 +80,11 @@ ssize_t unwrapd_receive_with_descriptor(int socket, void *bytes, size_t capacity
         }
     }
     return received;
+}
+
+int unwrapd_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }
+
+int unwrapd_timerfd_arm(int fd, long long nanoseconds) {
+    struct itimerspec when = {.it_value = {.tv_sec = nanoseconds / 1000000000LL, .tv_nsec = nanoseconds % 1000000000LL}};
+    return timerfd_settime(fd, 0, &when, NULL);
 }

@@ -132,6 +132,9 @@ import Testing
         #expect(try runSettings("--backend-connect-timeout=3", "c.pem").backendConnectTimeout == 3)
         #expect(try runSettings("--ssl-handshake-timeout", "1.5", "c.pem").handshakeTimeout == 1.5)
         #expect(try runSettings("--max-connections=5000", "c.pem").maxConnections == 5000)
+        #expect(try runSettings("c.pem").coalesceWaitMicroseconds == 30)
+        #expect(try runSettings("--coalesce-wait=0", "c.pem").coalesceWaitMicroseconds == 0)
+        #expect(try runSettings("--coalesce-wait", "100000", "c.pem").coalesceWaitMicroseconds == 100_000)
         #expect(try runSettings("-r", "/var/empty", "c.pem").chroot == "/var/empty")
         #expect(try runSettings("--chroot=/srv", "c.pem").chroot == "/srv")
         #expect(try runSettings("-u", "nobody", "c.pem").user == "nobody")
@@ -180,6 +183,9 @@ import Testing
             commandLineError("--ssl-handshake-timeout=0", "c.pem")
                 == #"--ssl-handshake-timeout: expected a number of seconds greater than 0, found "0""#)
         #expect(commandLineError("-B", "-5", "c.pem") == #"-B: expected a number of at least 1, found "-5""#)
+        #expect(
+            commandLineError("--coalesce-wait=100001", "c.pem")
+                == #"--coalesce-wait: expected microseconds up to 100000, 0 to disable, found "100001""#)
         #expect(
             commandLineError("--tls-protos=TLSv2", "c.pem")
                 == #"--tls-protos: expected TLS versions from SSLv3, TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3, found "TLSv2""#

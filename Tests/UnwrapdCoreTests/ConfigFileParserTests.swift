@@ -188,6 +188,7 @@ import Testing
             ssl-handshake-timeout = 2.5
             backend-connect-timeout = 5
             max-connections = 10000
+            coalesce-wait = 50
             chroot = "/var/empty"
             user = "unwrapd"
             group = "nogroup"
@@ -231,6 +232,7 @@ import Testing
         #expect(settings.handshakeTimeout == 2.5)
         #expect(settings.backendConnectTimeout == 5)
         #expect(settings.maxConnections == 10000)
+        #expect(settings.coalesceWaitMicroseconds == 50)
         #expect(settings.chroot == "/var/empty")
         #expect(settings.user == "unwrapd")
         #expect(settings.group == "nogroup")

@@ -141,6 +141,11 @@ ssize_t unwrapd_send_with_descriptor(int socket, const void *bytes, size_t lengt
 /// (else -1). Returns recvmsg's result.
 ssize_t unwrapd_receive_with_descriptor(int socket, void *bytes, size_t capacity, int *descriptor);
 int unwrapd_sigaction_default(int signal);
+/// timerfd_create(2) on CLOCK_MONOTONIC, nonblocking and close-on-exec (sys/timerfd.h is not part of Swift's Glibc
+/// module): a descriptor that becomes readable when the timer expires.
+int unwrapd_timerfd_create(void);
+/// Arms the timer once, `nanoseconds` from now (timerfd_settime(2)); 0 disarms it.
+int unwrapd_timerfd_arm(int fd, long long nanoseconds);
 
 /// pidfd_open(2) (Linux 5.3): a descriptor that becomes readable when process `pid` exits. The syscall has no
 /// glibc declaration without _GNU_SOURCE and syscall(2) is variadic. Used by the integration tests' process kit.

@@ -2,7 +2,7 @@ import Glibc
 
 /// The open-files limit, which bounds how many connections one worker can hold (two descriptors each).
 enum ResourceLimits {
-    /// Descriptors a worker keeps for itself: listeners, libev, log, syslog, stdio.
+    /// Descriptors a worker keeps for itself: listeners, libev, the coalescing timer, log, syslog, stdio.
     static let reservedDescriptors = 64
 
     /// Raises the soft open-files limit to the hard one and returns it.

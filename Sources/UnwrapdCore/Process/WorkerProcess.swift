@@ -73,7 +73,8 @@ enum WorkerProcess {
                     includeAuthority: settings.proxyAuthority,
                     includeClientCertificate: settings.proxyClientCertificate),
                 handshakeTimeout: settings.handshakeTimeout, connectTimeout: settings.backendConnectTimeout,
-                globalConnectionLimit: runtime.connectionLimit, localConnectionLimit: runtime.connectionsPerWorker))
+                globalConnectionLimit: runtime.connectionLimit, localConnectionLimit: runtime.connectionsPerWorker,
+                coalesceWaitMicroseconds: settings.coalesceWaitMicroseconds))
 
         let own = runtime.listeners.filter { $0.workerSlot == slot }
         let listeners = UnsafeMutableBufferPointer<ListenerWatcher>.allocate(capacity: own.count)
@@ -96,7 +97,23 @@ enum WorkerProcess {
         let deferralGate = worker.pointer(to: \.deferralGate)!
         unwrapd_ev_check_init(deferralGate, onLoopCheck)
         deferralGate.pointee.data = UnsafeMutableRawPointer(worker)
+        if worker.pointee.holdPolicy.limit > 0 { startHoldTimer(worker) }
         return worker
+    }
+
+    /// Creates and watches the timer that ends waits for the rest of a response; without it, writes do not wait.
+    private static func startHoldTimer(_ worker: UnsafeMutablePointer<WorkerContext>) {
+        let descriptor = unwrapd_timerfd_create()
+        guard descriptor >= 0 else {
+            Log.error("coalesce-wait: \(SystemError("timerfd_create", "the hold timer")); responses are sent unjoined")
+            worker.pointee.holdPolicy = HoldPolicy(limitMicroseconds: 0)
+            return
+        }
+        worker.pointee.holdTimer.descriptor = descriptor
+        let watcher = worker.pointer(to: \.holdTimer.watcher)!
+        unwrapd_ev_io_init(watcher, onHoldTimer, descriptor, IOEvents.read)
+        watcher.pointee.data = UnsafeMutableRawPointer(worker)
+        ev_io_start(worker.pointee.loop, watcher)
     }
 
     /// SIGTERM and SIGINT end the loop.

@@ -1,4 +1,5 @@
 import CUnwrapdShims
+import Glibc
 
 // The functions libev calls. Each finds its connection through the watcher's `data` pointer: no lookup, no
 // allocation, no reference counting.
@@ -32,6 +33,15 @@ func onBackendEvent(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_i
 /// The loop is about to wait for events: the client writes deferred during this iteration go out now.
 func onLoopPrepare(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_prepare>?, _ events: Int32) {
     watcher!.pointee.data.assumingMemoryBound(to: WorkerContext.self).flushDeferredWrites()
+}
+
+/// The hold timer fired: the waits it was armed for are over. The loop's next flush (it runs before the loop waits
+/// again) sends what waited.
+func onHoldTimer(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_io>?, _ events: Int32) {
+    let worker = watcher!.pointee.data.assumingMemoryBound(to: WorkerContext.self)
+    var expirations: UInt64 = 0
+    _ = read(worker.pointee.holdTimer.descriptor, &expirations, MemoryLayout<UInt64>.size)
+    worker.pointee.holdTimer.deadline = 0
 }
 
 /// The loop has waited for events after a flush: client writes may be deferred again.

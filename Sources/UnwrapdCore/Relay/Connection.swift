@@ -85,6 +85,10 @@ struct Connection {
     var next: UnsafeMutablePointer<Connection>? = nil
     /// The next connection whose client write is deferred to the end of the loop iteration.
     var nextDeferred: UnsafeMutablePointer<Connection>? = nil
+    /// While the deferred client write waits for the rest of a response: until when (`MonotonicClock`), and how many
+    /// bytes were queued when it began. 0: not waiting.
+    var holdDeadline: Int64 = 0
+    var heldBytes = 0
 
     init(
         worker: UnsafeMutablePointer<WorkerContext>, frontend: UnsafeMutablePointer<FrontendRuntime>,

@@ -6,8 +6,9 @@ import CUnwrapdShims
 /// `sendfile`). A worker that reads between the two would send two TLS records, and the client would pay for the
 /// second (more reads, one more decryption); the faster the worker, the more often. So what one short backend read
 /// brought into an empty buffer waits until the loop has handled this iteration's other events; then one more read
-/// takes what arrived meanwhile, and everything leaves as one record. The wait is never longer than the iteration,
-/// and nothing is deferred while bytes are already queued, so a stream is not slowed down.
+/// takes what arrived meanwhile, and everything leaves as one record. If that read finds nothing, the write may wait
+/// on for the rest, up to `--coalesce-wait` (`ResponseHold.swift`), across iterations. Nothing is deferred while
+/// bytes are already queued, so a stream is not slowed down.
 extension UnsafeMutablePointer where Pointee == Connection {
     /// After a read from the backend into an empty buffer: defers the client write if the read was short and a
     /// deferral is allowed now.
@@ -40,19 +41,35 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
         queued?.pointee.nextDeferred = connection.pointee.nextDeferred
     }
 
-    /// Pumps every queued connection once more, reading the backend again first. Until the loop has waited for
-    /// events again, nothing is deferred: work that runs after this (events fed while flushing) writes at once.
+    /// Pumps every queued connection once more, reading the backend again first, except those that wait on for
+    /// the rest of their response (`holdDecision`): they stay queued, and the hold timer wakes the loop by their
+    /// deadline. Until the loop has waited for events again, nothing is deferred: work that runs after this (events
+    /// fed while flushing) writes at once.
     func flushDeferredWrites() {
         pointee.deferralsAllowed = false
         ev_check_start(pointee.loop, pointer(to: \.deferralGate)!)
+        var now: Int64 = 0
+        var waiting: ConnectionPointer? = nil
+        var earliestDeadline = Int64.max
         while let connection = pointee.firstDeferred {
             pointee.firstDeferred = connection.pointee.nextDeferred
             connection.pointee.nextDeferred = nil
-            connection.pointee.flags.remove(.clientWriteDeferred)
-            connection.pointee.flags.insert(.backendReadable)  // one more read: what arrived meanwhile
-            _ = connection.pump()
+            switch connection.holdDecision(now: &now) {
+            case .closed:
+                continue
+            case .wait(let deadline):
+                earliestDeadline = min(earliestDeadline, deadline)
+                connection.pointee.nextDeferred = waiting
+                waiting = connection
+                continue
+            case .release:
+                connection.pointee.flags.remove(.clientWriteDeferred)
+                _ = connection.pump()
+            }
         }
-        ev_prepare_stop(pointee.loop, pointer(to: \.flushWatcher)!)
+        pointee.firstDeferred = waiting
+        if waiting == nil { ev_prepare_stop(pointee.loop, pointer(to: \.flushWatcher)!) }
+        if pointee.holdPolicy.limit > 0 { pointee.holdTimer.aim(at: earliestDeadline, now: now) }
     }
 
     /// After the wait that follows a flush.

@@ -63,6 +63,10 @@ struct WorkerContext {
     /// deferred then would wait for an event that may never come); `deferralGate` opens it again after the wait.
     var deferralsAllowed = true
     var deferralGate = ev_check()
+    /// Whether, and how long, a deferred write may wait for the rest of its response, and the timer that ends the
+    /// wait (`ResponseHold.swift`).
+    var holdPolicy: HoldPolicy
+    var holdTimer = HoldTimer()
     var listeners: UnsafeMutableBufferPointer<ListenerWatcher>
     /// Fires to resume accepting after a pause (connection cap reached, out of descriptors).
     var acceptPauseTimer = ev_timer()
@@ -77,7 +81,7 @@ struct WorkerContext {
     init(
         loop: OpaquePointer, slot: Int, shared: UnsafeMutablePointer<unwrapd_shared_counters>,
         backend: BackendTarget, header: BackendHeaderOptions, handshakeTimeout: Double, connectTimeout: Double,
-        globalConnectionLimit: Int, localConnectionLimit: Int
+        globalConnectionLimit: Int, localConnectionLimit: Int, coalesceWaitMicroseconds: Int
     ) {
         self.loop = loop
         self.slot = slot
@@ -89,6 +93,7 @@ struct WorkerContext {
         self.connectTimeout = connectTimeout
         self.globalConnectionLimit = globalConnectionLimit
         self.localConnectionLimit = localConnectionLimit
+        self.holdPolicy = HoldPolicy(limitMicroseconds: coalesceWaitMicroseconds)
         self.listeners = UnsafeMutableBufferPointer(start: nil, count: 0)
     }
 }

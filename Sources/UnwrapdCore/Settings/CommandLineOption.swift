@@ -56,6 +56,7 @@ struct CommandLineOption: Sendable {
         CommandLineOption("backend-connect-timeout", .required, .setting(.backendConnectTimeout)),
         CommandLineOption("ssl-handshake-timeout", .required, .setting(.handshakeTimeout)),
         CommandLineOption("max-connections", .required, .setting(.maxConnections)),
+        CommandLineOption("coalesce-wait", .required, .setting(.coalesceWait)),
         CommandLineOption("session-cache", alias: "shared-cache", short: "C", .required, .setting(.sessionCache)),
         CommandLineOption("shared-cache-listen", short: "U", .required, .setting(.sharedCacheListen)),
         CommandLineOption("shared-cache-peer", short: "P", .required, .setting(.sharedCachePeer)),

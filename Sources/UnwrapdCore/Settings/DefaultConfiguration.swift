@@ -138,6 +138,9 @@ public enum DefaultConfiguration {
             backend-connect-timeout = \(seconds(defaults.backendConnectTimeout))
             # (unwrapd) Connections open at once over all workers; 0 derives it from the open-files limit.
             max-connections = \(defaults.maxConnections)
+            # (unwrapd) Microseconds a partial backend response may wait for its rest, so that it reaches the client
+            # as one TLS record; 0 sends every backend read at once. Workers stop waiting while waits do not pay.
+            coalesce-wait = \(defaults.coalesceWaitMicroseconds)
 
 
             ## Process

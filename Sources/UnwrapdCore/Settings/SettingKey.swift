@@ -42,6 +42,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case handshakeTimeout = "ssl-handshake-timeout"
     case backendConnectTimeout = "backend-connect-timeout"
     case maxConnections = "max-connections"
+    case coalesceWait = "coalesce-wait"
     // Process.
     case chroot, user, group, daemon
     case pidFile = "pidfile"

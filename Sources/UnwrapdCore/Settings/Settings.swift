@@ -46,6 +46,11 @@ public struct Settings: Equatable, Sendable {
     /// `--max-connections` (unwrapd's own; hitch has none): connections open at once over all workers; 0 derives
     /// it from the open-files limit (two descriptors per connection).
     public var maxConnections = 0
+    /// `--coalesce-wait` (unwrapd's own): microseconds a short read from the backend may wait for the rest of a
+    /// response written in parts, so that it reaches the client as one TLS record; 0 sends every read at once.
+    public var coalesceWaitMicroseconds = 30
+    /// The longest `--coalesce-wait` accepted: 0.1 s.
+    static let coalesceWaitLimit = 100_000
 
     /// `-r/--chroot`, `-u/--user`, `-g/--group`: applied to workers after binding and loading keys.
     public var chroot: String? = nil

@@ -65,6 +65,10 @@ struct SettingsBuilder {
             settings.maxConnections = try parse(
                 try SettingValue.integer(
                     text, in: 0...Int(Int32.max), expected: "a number of connections, 0 for automatic"))
+        case .coalesceWait:
+            settings.coalesceWaitMicroseconds = try parse(
+                try SettingValue.integer(
+                    text, in: 0...Settings.coalesceWaitLimit, expected: "microseconds up to 100000, 0 to disable"))
         case .chroot: settings.chroot = SettingValue.optionalText(text)
         case .user: settings.user = SettingValue.optionalText(text)
         case .group: settings.group = SettingValue.optionalText(text)

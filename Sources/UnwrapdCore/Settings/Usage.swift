@@ -117,6 +117,10 @@ public enum Usage {
                         "--max-connections=NUM", "Connections open at once over all workers, 0 to derive it",
                         "from the open-files limit (Default: \(defaults.maxConnections)) (unwrapd)"),
                     Option(
+                        "--coalesce-wait=USECS", "Microseconds a partial backend response may wait for its rest,",
+                        "to reach the client as one TLS record; 0 disables "
+                            + "(Default: \(defaults.coalesceWaitMicroseconds)) (unwrapd)"),
+                    Option(
                         "-C  --session-cache=NUM", "Enable and set SSL session cache to specified number",
                         "of sessions (Default: 0) (not supported yet)"),
                 ]),

@@ -8,6 +8,8 @@ enum BackendBehavior: Sendable {
     case record
     /// Sends `bytes` once `when` happens (on a thread of its own, so receiving goes on), then does `then`.
     case respond([UInt8], when: Trigger = .onConnect, then: AfterResponse = .halfClose)
+    /// Like `respond`, in several writes with `pause` between them (nginx writes headers and body apart).
+    case respondInParts([[UInt8]], pause: Duration, when: Trigger = .onConnect, then: AfterResponse = .keepOpen)
     /// Sends `count` bytes of `PseudoRandomStream(seed:)` once `when` happens (receiving goes on meanwhile),
     /// then half-closes; closes when the peer closes. For large transfers: nothing is kept in memory, and the
     /// receiver checks `PseudoRandomStream.sha256(count:seed:)`.

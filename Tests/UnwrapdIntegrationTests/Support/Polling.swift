@@ -37,7 +37,8 @@ func waitUntil(
     }
 }
 
-/// Sleeps for a short, bounded time; used only by polling loops.
+/// Sleeps for a short, bounded time: between the tries of polling loops, and as a test backend's pause between the
+/// parts of a response (the behaviour under test, not a wait for something).
 func sleepBriefly(_ duration: Duration) {
     let (seconds, attoseconds) = duration.components
     var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))

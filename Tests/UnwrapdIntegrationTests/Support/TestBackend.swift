@@ -179,7 +179,7 @@ private struct ConnectionServer {
 
     private var trigger: BackendBehavior.Trigger? {
         switch behavior {
-        case .respond(_, let when, _), .sendPseudoRandom(_, _, let when): when
+        case .respond(_, let when, _), .respondInParts(_, _, let when, _), .sendPseudoRandom(_, _, let when): when
         default: nil
         }
     }
@@ -252,6 +252,23 @@ private struct ConnectionServer {
         }
     }
 
+    /// Sends `parts` one write each, `pause` apart, then does `then`.
+    private static func send(
+        _ parts: [[UInt8]], pause: Duration, then: BackendBehavior.AfterResponse, on connection: BackendConnection
+    ) throws(SystemCallError) {
+        for (index, part) in parts.enumerated() {
+            if index > 0 { sleepBriefly(pause) }
+            try Sockets.sendAll(connection.fd, part)
+            connection.recordSent(part.count)
+        }
+        connection.recordSendFinished(sha256: SHA256Hasher.digest(parts.flatMap { $0 }))
+        switch then {
+        case .close: shutdown(connection.fd, Int32(SHUT_RDWR))
+        case .halfClose: shutdown(connection.fd, Int32(SHUT_WR))
+        case .keepOpen: break
+        }
+    }
+
     /// Starts sending the response on its own thread, so reading goes on meanwhile.
     private func startResponse() -> JoinableThread? {
         let connection = connection
@@ -261,14 +278,9 @@ private struct ConnectionServer {
             do throws(SystemCallError) {
                 switch behavior {
                 case .respond(let bytes, _, let then):
-                    try Sockets.sendAll(fd, bytes)
-                    connection.recordSent(bytes.count)
-                    connection.recordSendFinished(sha256: SHA256Hasher.digest(bytes))
-                    switch then {
-                    case .close: shutdown(fd, Int32(SHUT_RDWR))
-                    case .halfClose: shutdown(fd, Int32(SHUT_WR))
-                    case .keepOpen: break
-                    }
+                    try Self.send([bytes], pause: .zero, then: then, on: connection)
+                case .respondInParts(let parts, let pause, _, let then):
+                    try Self.send(parts, pause: pause, then: then, on: connection)
                 case .sendPseudoRandom(let count, let seed, _):
                     let digest = try PseudoRandomStream.forEachChunk(count: count, seed: seed) {
                         (part) throws(SystemCallError) in
