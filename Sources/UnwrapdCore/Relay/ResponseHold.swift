@@ -5,8 +5,8 @@ import CUnwrapdShims
 ///
 /// A backend that writes a response in parts (nginx: the headers, then the body some 10 µs later) would otherwise
 /// reach the client as two TLS records in two TCP segments: a second `SSL_write`, `send`, acknowledgement, and a
-/// second read and decryption for the client. Measured with nginx and wrk on loopback (`make bench`, keep-alive):
-/// 6.0 segments per request instead of 6.4–7.0. A backend that writes whole responses gains nothing and would only
+/// second read and decryption for the client. Measured with nginx and wrk on loopback (keep-alive): 6.1–6.3 TCP
+/// segments per request instead of 6.4–7.0 (6.0 is the least). A backend that writes whole responses gains nothing and would only
 /// see each one wait. So of every `window` holds at least one in `paidShare` must end with more bytes than it
 /// started with; otherwise the worker stops holding, and then tries one hold per `probeInterval` deferrals, to
 /// notice when the backend's way of writing changes. The bar is low on purpose: with nginx, the worker reads a whole
