@@ -4,9 +4,10 @@ import Testing
 
 @testable import UnwrapdCore
 
-@Suite struct OpenSSLAllocatorTests {
+/// Serialized: the allocator's lists are per process and unlocked (each worker is one thread).
+@Suite(.serialized) struct OpenSSLAllocatorTests {
     /// The class step where `size` lies: 16 bytes for small classes, 1 KiB for large ones.
-    private func step(_ sizeClass: SizeClass) -> Int { sizeClass.index < 16 ? 16 : SizeClass.largeStep }
+    private func step(_ sizeClass: SizeClass) -> Int { sizeClass.isLarge ? SizeClass.largeStep : 16 }
 
     @Test func poolableSizesGetTheSmallestClassThatHoldsThemAndOthersNone() {
         for size in 0...40_000 {
@@ -22,22 +23,71 @@ import Testing
         #expect(SizeClass(fitting: SizeClass.largeLimit)?.index == SizeClass.count - 1)
     }
 
-    /// A block is filed under a class it can hold; a block malloc returned for a class (glibc: 8 bytes more usable,
-    /// or up to 31 more when a remainder was too small to split) goes back to that class or one it also holds.
-    @Test func aReleasedBlockGoesToAClassItHolds() throws {
+    /// A record buffer is filed under a class it can hold; a block malloc returned for a class (glibc: 8 bytes more
+    /// usable, or up to 31 more when a remainder was too small to split) goes back to that class or one it also
+    /// holds. Small and in-between malloc blocks are filed under none.
+    @Test func aReleasedRecordBufferGoesToAClassItHolds() throws {
         for usable in 0...40_000 {
-            guard let sizeClass = SizeClass(holdingAtMost: usable) else { continue }
-            #expect(sizeClass.size <= usable, "usable \(usable)")
+            guard let sizeClass = SizeClass(largeHoldingAtMost: usable) else { continue }
+            #expect(sizeClass.isLarge && sizeClass.size <= usable, "usable \(usable)")
         }
-        for index in 0..<SizeClass.count {
+        for index in SizeClass.smallCount..<SizeClass.count {
             let sizeClass = SizeClass(index: index)
-            #expect(SizeClass(holdingAtMost: sizeClass.size + 8) == sizeClass)
-            #expect(SizeClass(holdingAtMost: sizeClass.size + 39) != nil)
+            #expect(SizeClass(largeHoldingAtMost: sizeClass.size + 8) == sizeClass)
+            #expect(SizeClass(largeHoldingAtMost: sizeClass.size + 39) != nil)
             let block = try #require(malloc(sizeClass.size))
-            #expect(SizeClass(holdingAtMost: unwrapd_malloc_usable_size(block)) != nil)
+            #expect(SizeClass(largeHoldingAtMost: unwrapd_malloc_usable_size(block)) != nil)
             free(block)
         }
-        #expect(SizeClass(holdingAtMost: 7608) == nil)
+        #expect(SizeClass(largeHoldingAtMost: 7608) == nil)
+        #expect(SizeClass(largeHoldingAtMost: 264) == nil)
+    }
+
+    /// Small blocks come from the arena, which knows each one's class from its address alone, and are handed out
+    /// again once released.
+    @Test func smallBlocksComeFromTheArenaAndAreRecycled() throws {
+        OpenSSLAllocator.reserveArena()
+        var arena = SmallBlockArena.reserve()
+        try #require(arena.isReserved, "a process without an address-space limit gets an arena")
+        for index in 0..<SizeClass.smallCount {
+            let size = SizeClass(index: index).size
+            let carvedFirst = arena.carve(index, size: size)
+            let carvedSecond = arena.carve(index, size: size)
+            let first = try #require(carvedFirst)
+            let second = try #require(carvedSecond)
+            #expect(second == first + size, "blocks of a class are carved side by side")
+            #expect(arena.classIndex(of: first) == index && arena.classIndex(of: second) == index)
+        }
+        let outside = try #require(malloc(32))
+        #expect(arena.classIndex(of: outside) == nil)
+        free(outside)
+
+        let block = try #require(OpenSSLAllocator.allocate(40))
+        block.storeBytes(of: 0xAB, toByteOffset: 47, as: UInt8.self)  // its class holds 48 bytes
+        OpenSSLAllocator.release(block)
+        #expect(OpenSSLAllocator.allocate(33) == block, "a released block of the same class is handed out again")
+        OpenSSLAllocator.release(block)
+    }
+
+    /// When a class's span is used up, carving stops there (the allocator then takes small blocks from malloc).
+    @Test func aFullClassSpanCarvesNoMore() throws {
+        var arena = SmallBlockArena.reserve()
+        try #require(arena.isReserved)
+        let largest = SizeClass.smallCount - 1
+        let size = SizeClass(index: largest).size
+        var last: UnsafeMutableRawPointer?
+        for _ in 0..<SmallBlockArena.span / size {  // carving touches no memory
+            last = arena.carve(largest, size: size)
+        }
+        let final = try #require(last)
+        #expect(arena.classIndex(of: final) == largest)
+        let beyond = arena.carve(largest, size: size)
+        #expect(beyond == nil)
+        let neighbour = arena.carve(largest - 1, size: size - 16)
+        #expect(neighbour != nil, "each class has its own span")
+        var none = SmallBlockArena()
+        let fromNone = none.carve(0, size: 16)
+        #expect(fromNone == nil, "no reservation, no blocks")
     }
 
     @Test func recordBufferSizesAreRecycledThroughTheFreeList() {

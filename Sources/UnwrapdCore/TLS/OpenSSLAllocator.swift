@@ -7,26 +7,32 @@ import Glibc
 ///
 /// Why: idle connections must hold no buffers, so contexts set `SSL_MODE_RELEASE_BUFFERS`, and OpenSSL then takes
 /// and gives back its ~16.5 KiB record buffers (and a few small blocks) on every record it reads or writes. With
-/// this allocator those are free-list pops and pushes: the data path calls malloc not once per event. Idle
-/// connections still hold nothing; what the lists keep is bounded by `retainedBudget` per process and, in steady
-/// state, is about what the busiest moment needed.
+/// this allocator those are free-list pops and pushes: the data path calls malloc not once per event.
 ///
-/// Blocks are plain malloc blocks without a header of ours: a block is filed under the largest class its
-/// `malloc_usable_size` holds (glibc: the class it was taken for), so it is only ever handed out for a request it
-/// can take. Sizes between the two class ranges (what OpenSSL keeps for a connection's lifetime: the SSL object,
-/// cipher contexts, the session) are not rounded up at all, so an idle connection costs what malloc alone would.
-/// Each worker is single-threaded, so the lists need no locking. Installed before OpenSSL allocates anything
-/// (`install()`), else OpenSSL refuses and keeps malloc.
+/// Small blocks (up to 256 bytes, most of OpenSSL's allocations) are carved from `SmallBlockArena`, which tells a
+/// block's class from its address: freeing one is a range check and a push. Record buffers are plain malloc blocks
+/// filed under the largest class their `malloc_usable_size` holds (glibc: the class they were taken for); what
+/// their lists keep is bounded by `retainedBudget` per process, beyond it they go back to malloc, so idle
+/// connections still hold no buffers. Sizes in between (what OpenSSL keeps for a connection's lifetime: the SSL
+/// object, cipher contexts, the session) go to malloc and are not rounded up at all. Each worker is
+/// single-threaded, so the lists need no locking. Installed before OpenSSL allocates anything (`install()`), else
+/// OpenSSL refuses and keeps malloc.
 enum OpenSSLAllocator {
-    /// Bytes the free lists may keep per process: the record buffers of the busiest moments. A worker is one thread
-    /// and OpenSSL gives a buffer back when it is empty, so few are out at once.
+    /// Bytes the record buffers' free lists may keep per process: those of the busiest moments. A worker is one
+    /// thread and OpenSSL gives a buffer back when it is empty, so few are out at once.
     static let retainedBudget = 512 << 10
 
     /// Routes OpenSSL's allocations through the free lists. Returns false when OpenSSL had already allocated.
     @discardableResult
     static func install() -> Bool {
         precondition(heads.count == SizeClass.count, "one free list per size class")
+        reserveArena()
         return CRYPTO_set_mem_functions(openSSLAllocate, openSSLReallocate, openSSLFree) == 1
+    }
+
+    /// Reserves the small blocks' address space, once (until then small blocks come from malloc).
+    static func reserveArena() {
+        if !arena.isReserved { arena = SmallBlockArena.reserve() }
     }
 
     /// The head of each class's free list (blocks are linked through their first word). Statically initialised
@@ -34,8 +40,9 @@ enum OpenSSLAllocator {
     /// record: each process has one thread, and nothing here calls out while it holds an access.
     @exclusivity(unchecked) nonisolated(unsafe) private static var heads =
         InlineArray<32, UnsafeMutableRawPointer?>(repeating: nil)
-    /// Bytes in the free lists.
+    /// Bytes in the record buffers' free lists.
     @exclusivity(unchecked) nonisolated(unsafe) private static var retainedBytes = 0
+    @exclusivity(unchecked) nonisolated(unsafe) private static var arena = SmallBlockArena()
 
     @inline(__always)
     static func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
@@ -43,23 +50,33 @@ enum OpenSSLAllocator {
         let index = sizeClass.index
         if let block = heads[index] {
             heads[index] = block.load(as: UnsafeMutableRawPointer?.self)
-            retainedBytes -= sizeClass.size
+            if sizeClass.isLarge { retainedBytes -= sizeClass.size }
             return block
         }
+        if !sizeClass.isLarge, let block = arena.carve(index, size: sizeClass.size) { return block }
         return malloc(sizeClass.size)
     }
 
     @inline(__always)
     static func release(_ block: UnsafeMutableRawPointer) {
-        guard let sizeClass = SizeClass(holdingAtMost: unwrapd_malloc_usable_size(block)),
+        if let index = arena.classIndex(of: block) {
+            push(block, index)
+            return
+        }
+        guard let sizeClass = SizeClass(largeHoldingAtMost: unwrapd_malloc_usable_size(block)),
             retainedBytes + sizeClass.size <= retainedBudget
         else {
             free(block)
             return
         }
-        block.storeBytes(of: heads[sizeClass.index], as: UnsafeMutableRawPointer?.self)
-        heads[sizeClass.index] = block
+        push(block, sizeClass.index)
         retainedBytes += sizeClass.size
+    }
+
+    @inline(__always)
+    private static func push(_ block: UnsafeMutableRawPointer, _ index: Int) {
+        block.storeBytes(of: heads[index], as: UnsafeMutableRawPointer?.self)
+        heads[index] = block
     }
 
     static func reallocate(_ block: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
@@ -68,7 +85,7 @@ enum OpenSSLAllocator {
             release(block)
             return nil
         }
-        let usable = unwrapd_malloc_usable_size(block)
+        let usable = arena.classIndex(of: block).map { SizeClass(index: $0).size } ?? unwrapd_malloc_usable_size(block)
         if size <= usable { return block }
         guard let replacement = allocate(size) else { return nil }
         replacement.copyMemory(from: block, byteCount: usable)
@@ -77,11 +94,12 @@ enum OpenSSLAllocator {
     }
 }
 
-/// The size classes: multiples of 16 bytes up to 256 (as malloc rounds anyway), and 1 KiB steps above 16 KiB up
-/// to 32 KiB (OpenSSL's record buffers: 16 712 bytes to read, 16 492 to write, so both share one class) — 32
-/// classes in all. Other sizes are not pooled.
+/// The size classes: multiples of 16 bytes up to 256 (carved from `SmallBlockArena`), and 1 KiB steps above 16 KiB
+/// up to 32 KiB (OpenSSL's record buffers: 16 712 bytes to read, 16 492 to write, so both share one class; malloc
+/// blocks) — 32 classes in all. Other sizes are not pooled.
 struct SizeClass: Equatable {
-    static let count = 16 + 16
+    static let smallCount = 16
+    static let count = smallCount + 16
     static let smallLimit = 256
     static let largeBase = 16 << 10
     static let largeStep = 1 << 10
@@ -97,31 +115,29 @@ struct SizeClass: Equatable {
         if size <= SizeClass.smallLimit {
             index = max(size - 1, 0) / 16
         } else if size > SizeClass.largeBase && size <= SizeClass.largeLimit {
-            index = 16 + (size - SizeClass.largeBase - 1) / SizeClass.largeStep
+            index = SizeClass.smallCount + (size - SizeClass.largeBase - 1) / SizeClass.largeStep
         } else {
             return nil
         }
     }
 
-    /// The largest class no bigger than `usable` bytes, for a block of that usable size; `nil` for a block no
-    /// class should keep.
+    /// The largest record-buffer class no bigger than `usable` bytes, for a malloc block of that usable size; `nil`
+    /// for a block no such class should keep.
     @inline(__always)
-    init?(holdingAtMost usable: Int) {
-        if usable < 16 { return nil }
-        if usable < SizeClass.largeBase + SizeClass.largeStep {
-            // malloc may hand out up to 31 bytes more than it must (a remainder too small to split).
-            guard usable < SizeClass.smallLimit + 48 else { return nil }
-            index = min(usable / 16, 16) - 1
-        } else {
-            guard usable < SizeClass.largeLimit + SizeClass.largeStep else { return nil }
-            index = 15 + (usable - SizeClass.largeBase) / SizeClass.largeStep
-        }
+    init?(largeHoldingAtMost usable: Int) {
+        guard usable >= SizeClass.largeBase + SizeClass.largeStep, usable < SizeClass.largeLimit + SizeClass.largeStep
+        else { return nil }
+        index = SizeClass.smallCount - 1 + (usable - SizeClass.largeBase) / SizeClass.largeStep
     }
+
+    /// A record-buffer class (a malloc block), not a small one (carved from the arena).
+    @inline(__always)
+    var isLarge: Bool { index >= SizeClass.smallCount }
 
     /// The block size of the class.
     @inline(__always)
     var size: Int {
-        index < 16 ? (index + 1) * 16 : SizeClass.largeBase + (index - 15) * SizeClass.largeStep
+        isLarge ? SizeClass.largeBase + (index - SizeClass.smallCount + 1) * SizeClass.largeStep : (index + 1) * 16
     }
 }
 

@@ -34,9 +34,15 @@ enum ProcessTable {
     }
 
     /// The resident set size of `pid` in bytes (`VmRSS` of /proc/<pid>/status), nil if no such process.
-    static func residentBytes(_ pid: pid_t) -> Int? {
+    static func residentBytes(_ pid: pid_t) -> Int? { memoryBytes(pid, "VmRSS") }
+
+    /// The size of `pid`'s address space in bytes (`VmSize`: all it has mapped or reserved), nil if no such process.
+    static func addressSpaceBytes(_ pid: pid_t) -> Int? { memoryBytes(pid, "VmSize") }
+
+    /// A `Vm…` field of /proc/<pid>/status in bytes.
+    private static func memoryBytes(_ pid: pid_t, _ field: String) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") })
         else { return nil }
         // "VmRSS:\t    5120 kB"
         let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
