@@ -99,6 +99,14 @@ import Testing
         OpenSSLAllocator.release(second)
     }
 
+    /// Record buffers start at a page boundary (see `BufferPool.chunkOffset`).
+    @Test func recordBuffersArePageAligned() throws {
+        var blocks: [UnsafeMutableRawPointer] = []
+        for size in [16_492, 16_712, 20_000] { blocks.append(try #require(OpenSSLAllocator.allocate(size))) }
+        for block in blocks { #expect(UInt(bitPattern: block) % UInt(BufferPool.pageSize) == 0) }
+        for block in blocks { OpenSSLAllocator.release(block) }
+    }
+
     /// What a connection keeps for its lifetime (the SSL object is 7 608 bytes) costs what malloc alone would.
     @Test func longLivedSizesAreNotRoundedUp() {
         let block = OpenSSLAllocator.allocate(7608)!
