@@ -4,8 +4,8 @@ import Testing
 
 @Suite struct ByteBufferTests {
     /// Every chunk starts half a page in, away from OpenSSL's page-aligned record buffers (a copy between buffers
-    /// 1–31 bytes apart modulo 4 KiB is over 20 times slower here), new or reused, and chunks beyond the pool's bound go
-    /// back to malloc whole.
+    /// 1–31 bytes apart modulo 4 KiB is over 20 times slower here), new or reused, and chunks beyond the pool's
+    /// bound go back to malloc whole.
     @Test func chunksStartHalfAPageInAndGoBackToMallocWhole() throws {
         var pool = BufferPool(maxFreeChunks: 2)
         var chunks: [UnsafeMutableRawPointer] = []

@@ -11,10 +11,10 @@ struct BufferPool {
     static let chunkSize = 16 * 1024
     /// Where a chunk starts in its page: half a page away from OpenSSL's record buffers, which start a few bytes
     /// into a page (`OpenSSLAllocator` page-aligns them). OpenSSL copies each record's plaintext between the two,
-    /// and on the development machine's AMD EPYC a 16 KiB `memcpy` whose destination lies 1–31 bytes past its source modulo
-    /// 4 KiB runs at 1.7–1.9 GB/s instead of 43–52 (measured on CPU 0). With malloc's placement that distance was
-    /// a matter of heap layout: 24 bytes in one build and setting, and the copies then took a fifth of a bulk
-    /// transfer's CPU.
+    /// and on the development machine's AMD EPYC a 16 KiB `memcpy` whose destination lies 1–31 bytes past its
+    /// source modulo 4 KiB runs at 1.7–1.9 GB/s instead of 43–52 (measured on CPU 0). With malloc's placement that
+    /// distance was a matter of heap layout: 24 bytes in one build and setting, and the copies then took a fifth of
+    /// a bulk transfer's CPU.
     static let chunkOffset = 2048
     static let pageSize = 4096
 
