@@ -101,7 +101,8 @@ ROWS = {
              ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
              *CPU_PARTS,
              ("client (tlsload) CPU µs/handshake", "client_cpu_us_per_op", "lower", None),
-             ("client-side latency p50 ms", "latency_p50_ms", "lower", None)],
+             ("client-side latency p50 ms", "latency_p50_ms", "lower", None),
+             ("TCP resets sent per connection", "tcp_resets_per_conn", "lower", None)],
     "wrk": [("requests/s", "rate", "higher", ("ge", 1.10)),
             ("latency p50 ms", "p50_ms", "lower", None),
             ("latency p99 ms", "p99_ms", "lower", ("le", 0.90)),
@@ -128,7 +129,8 @@ ROWS = {
                ("accept calls that failed, per conn.", "failed_accepts_per_conn", "lower", None),
                ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
                *CPU_PARTS,
-               ("handshakes/s (2 workers)", "rate", "higher", None)],
+               ("handshakes/s (2 workers)", "rate", "higher", None),
+               ("TCP resets sent per connection", "tcp_resets_per_conn", "lower", None)],
 }
 
 # --------------------------------------------------------------------------------------------------------------
@@ -302,12 +304,20 @@ def voluntary_switches(pids):
     return total
 
 
-def tcp_segments_sent():
-    """TCP segments the kernel has sent, all sockets (OutSegs in /proc/net/snmp). On loopback every segment is sent
-    once and received once."""
+def tcp_counter(name):
+    """One of the kernel's TCP counters in /proc/net/snmp, all sockets: OutSegs (segments sent; on loopback every
+    segment is sent once and received once), OutRsts (resets sent)."""
     with open("/proc/net/snmp") as f:
         rows = [line.split() for line in f if line.startswith("Tcp:")]
-    return int(rows[1][rows[0].index("OutSegs")])
+    return int(rows[1][rows[0].index(name)])
+
+
+def resets_per_connection(resets_before, loadgen):
+    """TCP resets sent on the machine while tlsload ran, per connection it completed (warm-up included). A daemon
+    that closes before reading the client's close_notify gets about one: the client's close_notify meets a closed
+    socket, and the kernel answers with a reset."""
+    connections = loadgen.get("ops_total") or 0
+    return round((tcp_counter("OutRsts") - resets_before) / connections, 3) if connections else None
 
 
 def status_value(pid, key):
@@ -754,8 +764,10 @@ class Bench:
             "--warmup", str(cfg.warmup), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
         if sc.resume:
             argv.append("--resume")
+        resets0 = tcp_counter("OutRsts")
         lg = self.tlsload_json(argv, cfg.warmup + cfg.duration + 60, log_path + ".tlsload")
         m = self.window_metrics(lg, lg.get("ops", 0))
+        m["tcp_resets_per_conn"] = resets_per_connection(resets0, lg)
         m.update({"rate": lg.get("rate"), "ops": lg.get("ops"), "client_requests": lg.get("ops_total"),
                   "latency_p50_ms": lg.get("latency_p50_ms"),
                   "latency_p99_ms": lg.get("latency_p99_ms"), "concurrency": cfg.concurrency,
@@ -810,9 +822,9 @@ class Bench:
         warm = wrk(max(1, int(round(cfg.warmup))))  # warm-up, not measured
         children = lambda: sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f) for f in ("ru_utime", "ru_stime"))
         (cpu0, kernel0), busy0, t0, wrk0 = cpu_times(pids), cpu_busy(), time.monotonic(), children()
-        sleeps0, segments0 = voluntary_switches(pids), tcp_segments_sent()
+        sleeps0, segments0 = voluntary_switches(pids), tcp_counter("OutSegs")
         report = wrk(int(round(cfg.duration)))
-        sleeps1, segments1 = voluntary_switches(pids), tcp_segments_sent()
+        sleeps1, segments1 = voluntary_switches(pids), tcp_counter("OutSegs")
         (cpu1, kernel1), busy1, t1, wrk1 = cpu_times(pids), cpu_busy(), time.monotonic(), children()
         requests = report["requests"]
         errors = report["errors"]
@@ -930,7 +942,9 @@ class Bench:
             argv = self.tlsload_args(sc, cfg.frontend_port, pids) + [
                 "--mode", "conn", "--count", str(sc.count), "--concurrency", str(cfg.concurrency),
                 "--duration", str(SPREAD_BOUND_S), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
+            resets0 = tcp_counter("OutRsts")
             lg = self.tlsload_json(argv, SPREAD_BOUND_S + 60, log_path + ".tlsload")
+            resets_per_conn = resets_per_connection(resets0, lg)
         finally:
             accepted = {counter.pid: counter.stop() for counter in counters}
         if len(accepted) != len(pids) or any(v is None for v in accepted.values()):
@@ -955,6 +969,7 @@ class Bench:
                   "accepted_max": max(counts) if counts else None,
                   "accepted_min": min(counts) if counts else None,
                   "spread_ratio": round(max(counts) / min(counts), 4) if counts and min(counts) else None,
+                  "tcp_resets_per_conn": resets_per_conn,
                   "loadgen": lg})
         if len(workers) != sc.workers:
             m["errors_total"] += 1
