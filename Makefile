@@ -5,7 +5,7 @@ DESTDIR    ?=
 SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages the build and the tests need (Debian names).
-DEB_PACKAGES := libssl-dev libev-dev openssl curl pkg-config
+DEB_PACKAGES := libssl-dev libev-dev openssl curl pkg-config python3
 RELEASE_FLAGS := -c release --static-swift-stdlib
 RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/unwrapd
 DEV_DIR    := .build/dev
@@ -14,7 +14,7 @@ DEV_DIR    := .build/dev
 
 # `make bench`: unwrapd vs hitch side by side (Tests/Benchmarks/README.md). Options through BENCH_ARGS, e.g.
 # make bench BENCH_ARGS='--quick --scenarios hs-ecdsa,keepalive'
-BENCH_DEB_PACKAGES := hitch wrk openssl python3 gcc libc6-dev util-linux linux-perf
+BENCH_DEB_PACKAGES := hitch wrk openssl gcc libc6-dev util-linux linux-perf
 BENCH_DIR   := Tests/Benchmarks
 BENCH_BUILD := .build-bench
 BENCH_ARGS  ?=
@@ -55,6 +55,7 @@ run: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s $(BENCH_DIR) -p 'test_*.py'
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/unwrapd $(DESTDIR)/lib/systemd/system

@@ -1,0 +1,83 @@
+"""Unit tests for the benchmark's pure logic in run.py: the paired ratios, the sign test's interval, the verdicts.
+
+Run by `make test` (python3 -m unittest); they start no process and need no network.
+"""
+import math
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402
+
+
+def runs(values):
+    """Run records as Bench keeps them: run index and one metric."""
+    return [{"run": i + 1, "metrics": {"cpu": v}} for i, v in enumerate(values)]
+
+
+class SignTestIntervalTests(unittest.TestCase):
+    def test_coverage_is_the_binomial_tail(self):
+        self.assertAlmostEqual(run.sign_test_coverage(5, 1), 15 / 16)
+        self.assertAlmostEqual(run.sign_test_coverage(10, 2), 1 - 2 * 11 / 1024)
+        self.assertAlmostEqual(run.sign_test_coverage(15, 4), 1 - 2 * (1 + 15 + 105 + 455) / 2 ** 15)
+
+    def test_five_pairs_give_the_whole_range(self):
+        low, high, coverage = run.sign_test_interval([0.95, 0.80, 1.10, 0.90, 0.85])
+        self.assertEqual((low, high), (0.80, 1.10))
+        self.assertAlmostEqual(coverage, 15 / 16)
+
+    def test_more_pairs_drop_the_extremes_and_keep_the_coverage(self):
+        for n, k in ((8, 1), (9, 2), (10, 2), (12, 3), (15, 4), (16, 4), (20, 6)):
+            values = [float(v) for v in range(n, 0, -1)]  # unsorted on purpose
+            low, high, coverage = run.sign_test_interval(values)
+            self.assertEqual((low, high), (float(k), float(n + 1 - k)), f"{n} pairs")
+            self.assertGreaterEqual(coverage, run.SIGN_TEST_COVERAGE, f"{n} pairs")
+            self.assertLess(run.sign_test_coverage(n, k + 1), run.SIGN_TEST_COVERAGE, f"{n} pairs: k is the largest")
+
+    def test_too_few_pairs_still_give_the_range_with_its_lower_coverage(self):
+        self.assertEqual(run.sign_test_interval([1.0, 2.0, 3.0]), (1.0, 3.0, 0.75))
+        self.assertEqual(run.sign_test_interval([1.0]), (1.0, 1.0, 0.0))
+
+
+class VerdictTests(unittest.TestCase):
+    def test_pairs_match_runs_by_index_and_skip_missing_values(self):
+        per = {"unwrapd": runs([90, 80, None, 100]), "hitch": runs([100, 100, 100, 0])}
+        pairs = run.paired_ratios(per, "cpu")
+        self.assertEqual(sorted(pairs["values"]), [0.8, 0.9])
+        self.assertEqual((pairs["low"], pairs["high"]), (0.8, 0.9))
+
+    def test_fifteen_pairs_decide_a_target_that_only_the_extremes_straddle(self):
+        ratios = [0.80, 0.81, 0.82] + [0.83 + 0.005 * i for i in range(11)] + [0.95]
+        per = {"unwrapd": runs(ratios), "hitch": runs([1.0] * len(ratios))}
+        pairs = run.paired_ratios(per, "cpu")
+        self.assertTrue(pairs["min"] < 0.90 < pairs["max"])
+        self.assertFalse(run.within_noise(("le", 0.90), pairs))
+
+    def test_a_target_inside_the_interval_is_not_decided(self):
+        per = {"unwrapd": runs([0.85, 0.88, 0.91, 0.93, 0.95]), "hitch": runs([1.0] * 5)}
+        pairs = run.paired_ratios(per, "cpu")
+        self.assertTrue(run.within_noise(("le", 0.90), pairs))
+        self.assertFalse(run.within_noise(("le", 0.80), pairs))
+        self.assertIsNone(run.within_noise(("abs_le", 12.0), pairs))
+
+    def test_judge_compares_the_ratio_of_the_medians(self):
+        self.assertEqual(run.judge(("le", 0.90), 0.89, None), ("≤0.90×", True))
+        self.assertEqual(run.judge(("ge", 1.10), 1.02, None), ("≥1.10×", False))
+        self.assertEqual(run.judge(("abs_le", 12.0), None, {"median": 13.9}), ("≤12 (abs.)", False))
+
+
+class KernelCounterTests(unittest.TestCase):
+    def test_tcp_counters_are_read_from_proc(self):
+        for name in ("OutSegs", "OutRsts"):
+            self.assertGreaterEqual(run.tcp_counter(name), 0)
+        with self.assertRaises(ValueError):
+            run.tcp_counter("NoSuchCounter")
+
+    def test_resets_per_connection_needs_completed_connections(self):
+        self.assertIsNone(run.resets_per_connection(run.tcp_counter("OutRsts"), {"ops_total": 0}))
+        self.assertTrue(math.isfinite(run.resets_per_connection(run.tcp_counter("OutRsts"), {"ops_total": 1000})))
+
+
+if __name__ == "__main__":
+    unittest.main()
