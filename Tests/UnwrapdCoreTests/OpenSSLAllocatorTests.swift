@@ -107,10 +107,11 @@ import Testing
         for block in blocks { OpenSSLAllocator.release(block) }
     }
 
-    /// What a connection keeps for its lifetime (the SSL object is 7 608 bytes) costs what malloc alone would.
+    /// What a connection keeps for its lifetime (the SSL object is 7 608 bytes) costs what malloc alone would. glibc
+    /// may hand out a free chunk 16 bytes larger rather than split off a remainder too small to be a chunk.
     @Test func longLivedSizesAreNotRoundedUp() {
         let block = OpenSSLAllocator.allocate(7608)!
-        #expect(unwrapd_malloc_usable_size(block) < 7608 + 16)
+        #expect(unwrapd_malloc_usable_size(block) <= 7608 + 16)
         OpenSSLAllocator.release(block)
     }
 
