@@ -50,12 +50,12 @@ import Testing
         var arena = SmallBlockArena.reserve()
         try #require(arena.isReserved, "a process without an address-space limit gets an arena")
         for index in 0..<SizeClass.smallCount {
-            let size = SizeClass(index: index).size
-            let carvedFirst = arena.carve(index, size: size)
-            let carvedSecond = arena.carve(index, size: size)
+            let sizeClass = SizeClass(index: index)
+            let carvedFirst = arena.carve(sizeClass)
+            let carvedSecond = arena.carve(sizeClass)
             let first = try #require(carvedFirst)
             let second = try #require(carvedSecond)
-            #expect(second == first + size, "blocks of a class are carved side by side")
+            #expect(second == first + sizeClass.size, "blocks of a class are carved side by side")
             #expect(arena.classIndex(of: first) == index && arena.classIndex(of: second) == index)
         }
         let outside = try #require(malloc(32))
@@ -73,20 +73,19 @@ import Testing
     @Test func aFullClassSpanCarvesNoMore() throws {
         var arena = SmallBlockArena.reserve()
         try #require(arena.isReserved)
-        let largest = SizeClass.smallCount - 1
-        let size = SizeClass(index: largest).size
+        let largest = SizeClass(index: SizeClass.smallCount - 1)
         var last: UnsafeMutableRawPointer?
-        for _ in 0..<SmallBlockArena.span / size {  // carving touches no memory
-            last = arena.carve(largest, size: size)
+        for _ in 0..<SmallBlockArena.span / largest.size {  // carving touches no memory
+            last = arena.carve(largest)
         }
         let final = try #require(last)
-        #expect(arena.classIndex(of: final) == largest)
-        let beyond = arena.carve(largest, size: size)
+        #expect(arena.classIndex(of: final) == largest.index)
+        let beyond = arena.carve(largest)
         #expect(beyond == nil)
-        let neighbour = arena.carve(largest - 1, size: size - 16)
+        let neighbour = arena.carve(SizeClass(index: largest.index - 1))
         #expect(neighbour != nil, "each class has its own span")
         var none = SmallBlockArena()
-        let fromNone = none.carve(0, size: 16)
+        let fromNone = none.carve(SizeClass(index: 0))
         #expect(fromNone == nil, "no reservation, no blocks")
     }
 

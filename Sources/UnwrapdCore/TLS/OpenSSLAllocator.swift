@@ -53,7 +53,7 @@ enum OpenSSLAllocator {
             if sizeClass.isLarge { retainedBytes -= sizeClass.size }
             return block
         }
-        guard sizeClass.isLarge else { return arena.carve(index, size: sizeClass.size) ?? malloc(sizeClass.size) }
+        guard sizeClass.isLarge else { return arena.carve(sizeClass) ?? malloc(sizeClass.size) }
         // Page-aligned, so that the record's payload sits a few bytes into a page (see `BufferPool.chunkOffset`).
         var block: UnsafeMutableRawPointer?
         return posix_memalign(&block, BufferPool.pageSize, sizeClass.size) == 0 ? block : nil

@@ -56,12 +56,13 @@ struct SmallBlockArena {
         return offset < length ? Int(truncatingIfNeeded: offset >> UInt(SmallBlockArena.spanShift)) : nil
     }
 
-    /// A new block of small class `index` (`size` bytes); `nil` when there is no arena or the class's span is full.
+    /// A new block of the small class `sizeClass`; `nil` when there is no arena or the class's span is full.
     @inline(__always)
-    mutating func carve(_ index: Int, size: Int) -> UnsafeMutableRawPointer? {
+    mutating func carve(_ sizeClass: SizeClass) -> UnsafeMutableRawPointer? {
+        let index = sizeClass.index
         let offset = carved[index]
-        guard offset + size <= SmallBlockArena.span, length != 0 else { return nil }
-        carved[index] = offset + size
+        guard offset + sizeClass.size <= SmallBlockArena.span, length != 0 else { return nil }
+        carved[index] = offset + sizeClass.size
         return UnsafeMutableRawPointer(bitPattern: base + UInt(index << SmallBlockArena.spanShift + offset))
     }
 }
