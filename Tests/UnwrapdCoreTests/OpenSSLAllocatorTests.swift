@@ -25,7 +25,7 @@ import Testing
 
     /// A record buffer is filed under a class it can hold; a block malloc returned for a class (glibc: 8 bytes more
     /// usable, or up to 31 more when a remainder was too small to split) goes back to that class or one it also
-    /// holds. Small and in-between malloc blocks are filed under none.
+    /// holds. Small and in-between malloc blocks are filed under no record-buffer class.
     @Test func aReleasedRecordBufferGoesToAClassItHolds() throws {
         for usable in 0...40_000 {
             guard let sizeClass = SizeClass(largeHoldingAtMost: usable) else { continue }
@@ -41,6 +41,24 @@ import Testing
         }
         #expect(SizeClass(largeHoldingAtMost: 7608) == nil)
         #expect(SizeClass(largeHoldingAtMost: 264) == nil)
+    }
+
+    /// Without an arena small blocks come from malloc; each goes back to a small class it can hold, whatever
+    /// slack malloc gave it, and in-between blocks to none.
+    @Test func aReleasedSmallMallocBlockGoesToASmallClassItHolds() throws {
+        for usable in 0...40_000 {
+            guard let sizeClass = SizeClass(smallHoldingAtMost: usable) else { continue }
+            #expect(!sizeClass.isLarge && sizeClass.size <= usable, "usable \(usable)")
+        }
+        for index in 0..<SizeClass.smallCount {
+            let sizeClass = SizeClass(index: index)
+            #expect(SizeClass(smallHoldingAtMost: sizeClass.size + 8) == sizeClass)
+            let block = try #require(malloc(sizeClass.size))
+            #expect(SizeClass(smallHoldingAtMost: unwrapd_malloc_usable_size(block)) != nil)
+            free(block)
+        }
+        #expect(SizeClass(smallHoldingAtMost: 7608) == nil)
+        #expect(SizeClass(smallHoldingAtMost: 16 * 1024 + 1032) == nil)
     }
 
     /// Small blocks come from the arena, which knows each one's class from its address alone, and are handed out

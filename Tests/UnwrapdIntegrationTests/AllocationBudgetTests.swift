@@ -6,9 +6,11 @@ import Testing
 /// heap allocation in the worker at all — not in unwrapd's code, and not in OpenSSL's, whose record buffers
 /// (released on idle connections, `SSL_MODE_RELEASE_BUFFERS`) come from unwrapd's free lists
 /// (`OpenSSLAllocator`). Counted in the real worker process by an LD_PRELOAD malloc counter
-/// (`Fixtures/malloc_counter.c`).
+/// (`Fixtures/malloc_counter.c`). Also under an address-space limit, where the worker has no small-block arena and
+/// OpenSSL's small blocks come from malloc (without their recycling: 4 allocations per request).
 @Suite struct AllocationBudgetTests {
-    @Test func tenThousandRequestsOnWarmConnectionsAllocateNothing() throws {
+    @Test(arguments: [false, true])
+    func tenThousandRequestsOnWarmConnectionsAllocateNothing(addressSpaceLimited: Bool) throws {
         let directory = try TestDirectory("allocation")
         let library = try MallocCounter.build(in: directory)
         let counts = directory.file("counts")
@@ -18,9 +20,15 @@ import Testing
         let backend = try TestBackend(.echo)
         defer { backend.stop() }
         let port = try Ports.freeTCPPort()
-        let daemon = try DaemonProcess.start(
-            ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)", pem],
-            in: directory, environment: ["LD_PRELOAD": library, "UNWRAPD_MALLOC_COUNT_DIR": counts])
+        let arguments = ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)", pem]
+        let environment = ["LD_PRELOAD": library, "UNWRAPD_MALLOC_COUNT_DIR": counts]
+        // Under an address-space limit the worker reserves no small-block arena (`SmallBlockArena`).
+        let daemon =
+            addressSpaceLimited
+            ? try DaemonProcess.start(
+                ["--as=\(SmallBlockArenaTests.addressSpaceLimit)", DaemonProcess.binaryPath] + arguments,
+                in: directory, executable: "/usr/bin/prlimit", environment: environment)
+            : try DaemonProcess.start(arguments, in: directory, environment: environment)
         defer { daemon.kill() }
         let worker = try #require(daemon.childPIDs().first)
 

@@ -10,7 +10,9 @@ import Glibc
 /// this allocator those are free-list pops and pushes: the data path calls malloc not once per event.
 ///
 /// Small blocks (up to 256 bytes, most of OpenSSL's allocations) are carved from `SmallBlockArena`, which tells a
-/// block's class from its address: freeing one is a range check and a push. Record buffers are plain malloc blocks
+/// block's class from its address: freeing one is a range check and a push. Without an arena (an address-space
+/// limit) small blocks come from malloc and are filed by their usable size, so they are recycled all the same, at
+/// the cost of `malloc_usable_size` on each free. Record buffers are plain malloc blocks
 /// filed under the largest class their `malloc_usable_size` holds (glibc: the class they were taken for); what
 /// their lists keep is bounded by `retainedBudget` per process, beyond it they go back to malloc, so idle
 /// connections still hold no buffers. Sizes in between (what OpenSSL keeps for a connection's lifetime: the SSL
@@ -65,7 +67,13 @@ enum OpenSSLAllocator {
             push(block, index)
             return
         }
-        guard let sizeClass = SizeClass(largeHoldingAtMost: unwrapd_malloc_usable_size(block)),
+        let usable = unwrapd_malloc_usable_size(block)
+        // A small block from malloc: there is no arena (an address-space limit) or its class's span is full.
+        if let sizeClass = SizeClass(smallHoldingAtMost: usable) {
+            push(block, sizeClass.index)
+            return
+        }
+        guard let sizeClass = SizeClass(largeHoldingAtMost: usable),
             retainedBytes + sizeClass.size <= retainedBudget
         else {
             free(block)
@@ -121,6 +129,15 @@ struct SizeClass: Equatable {
         } else {
             return nil
         }
+    }
+
+    /// The largest small class no bigger than `usable` bytes, for a malloc block of that usable size (glibc: 8
+    /// bytes more than asked, or up to 31 when a remainder was too small to split); `nil` for a block no small
+    /// class should keep.
+    @inline(__always)
+    init?(smallHoldingAtMost usable: Int) {
+        guard usable >= 16, usable < SizeClass.smallLimit + 48 else { return nil }
+        index = min(usable / 16, SizeClass.smallCount) - 1
     }
 
     /// The largest record-buffer class no bigger than `usable` bytes, for a malloc block of that usable size; `nil`

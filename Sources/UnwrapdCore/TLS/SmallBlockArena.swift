@@ -10,7 +10,8 @@ import Glibc
 /// 8-byte header and 32-byte minimum. Pages are touched only as blocks are first carved; what was carved stays on
 /// the free lists for reuse (like malloc's heap, it does not shrink after a peak). Reserved with `MAP_NORESERVE`
 /// and without transparent huge pages; when the reservation is refused (an address-space limit, strict
-/// overcommit) or a class's span is used up, small blocks come from malloc as before.
+/// overcommit) or a class's span is used up, small blocks come from malloc, and `OpenSSLAllocator` files them on the
+/// same free lists by their usable size.
 struct SmallBlockArena {
     /// Addresses per class: 256 MiB, over a million blocks even of the largest small class.
     static let spanShift = 28
