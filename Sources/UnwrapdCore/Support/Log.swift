@@ -16,15 +16,16 @@ public enum LogLevel: Int, Comparable, Sendable {
 ///
 /// Each process is single-threaded, so the state is plain process-global state (set up once per process, after
 /// fork in workers). The level check is inlined and the message is an autoclosure: a line below the threshold costs
-/// one comparison and builds no string.
+/// one comparison and builds no string. The two levels read on every connection have exclusivity checks off (else
+/// each read is a `swift_beginAccess` call): nothing that reads them can be interrupted by a write.
 public enum Log {
-    @usableFromInline nonisolated(unsafe) static var threshold: LogLevel = .error
+    @exclusivity(unchecked) @usableFromInline nonisolated(unsafe) static var threshold: LogLevel = .error
     nonisolated(unsafe) static var fileDescriptor: Int32 = STDERR_FILENO
     nonisolated(unsafe) static var filePath: String? = nil
     nonisolated(unsafe) static var syslogEnabled = false
     nonisolated(unsafe) static var tag = ""
     /// The level failures of single connections are logged at: errors, or info under `-q`.
-    nonisolated(unsafe) static var connectionFailureLevel = LogLevel.error
+    @exclusivity(unchecked) nonisolated(unsafe) static var connectionFailureLevel = LogLevel.error
 
     /// Applies `-L`, `-q`, `-l`, `-s`; opens the log file (append). Called in the parent before fork.
     public static func configure(
