@@ -1,9 +1,11 @@
 """Unit tests for the benchmark's pure logic in run.py: the paired ratios, the sign test's interval, the verdicts.
 
-Run by `make test` (python3 -m unittest); they start no process and need no network.
+Run by `make test` (python3 -m unittest); they start no process, and the kernel counters' tests use TCP on
+127.0.0.1 only.
 """
-import math
 import os
+import select
+import socket
 import sys
 import unittest
 
@@ -67,16 +69,39 @@ class VerdictTests(unittest.TestCase):
         self.assertEqual(run.judge(("abs_le", 12.0), None, {"median": 13.9}), ("≤12 (abs.)", False))
 
 
+def reset_loopback_connections(count):
+    """Opens `count` TCP connections on 127.0.0.1 and closes each accepted side with unread bytes in its receive
+    queue, so that the kernel answers with a reset (as when a client's close_notify meets a closed socket)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(count)
+        for _ in range(count):
+            with socket.create_connection(listener.getsockname(), timeout=5) as client:
+                accepted, _ = listener.accept()
+                client.sendall(b"x")
+                accepted.settimeout(5)
+                # The byte is in the accepted socket's queue once it is readable; closing it unread sends a reset.
+                select.select([accepted], [], [], 5)
+                accepted.close()
+
+
 class KernelCounterTests(unittest.TestCase):
-    def test_tcp_counters_are_read_from_proc(self):
-        for name in ("OutSegs", "OutRsts"):
-            self.assertGreaterEqual(run.tcp_counter(name), 0)
+    def test_tcp_counters_are_read_from_proc_and_count_resets(self):
         with self.assertRaises(ValueError):
             run.tcp_counter("NoSuchCounter")
+        segments, resets = run.tcp_counter("OutSegs"), run.tcp_counter("OutRsts")
+        reset_loopback_connections(3)
+        self.assertGreaterEqual(run.tcp_counter("OutRsts") - resets, 3, "one reset per connection closed unread")
+        # Each connection: the three-way handshake's two sends from this host, the byte, its ACK and the reset.
+        self.assertGreaterEqual(run.tcp_counter("OutSegs") - segments, 3 * 4)
 
-    def test_resets_per_connection_needs_completed_connections(self):
-        self.assertIsNone(run.resets_per_connection(run.tcp_counter("OutRsts"), {"ops_total": 0}))
-        self.assertTrue(math.isfinite(run.resets_per_connection(run.tcp_counter("OutRsts"), {"ops_total": 1000})))
+    def test_resets_per_connection_counts_the_resets_since_the_start(self):
+        before = run.tcp_counter("OutRsts")
+        self.assertIsNone(run.resets_per_connection(before, {"ops_total": 0}))
+        reset_loopback_connections(4)
+        # Other sockets of the machine may add resets of their own, never take any away.
+        self.assertGreaterEqual(run.resets_per_connection(before, {"ops_total": 4}), 1.0)
+        self.assertGreaterEqual(run.resets_per_connection(before, {"ops_total": 8}), 0.5)
 
 
 if __name__ == "__main__":
