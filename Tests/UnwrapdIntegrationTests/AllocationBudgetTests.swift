@@ -23,12 +23,8 @@ import Testing
         let arguments = ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)", pem]
         let environment = ["LD_PRELOAD": library, "UNWRAPD_MALLOC_COUNT_DIR": counts]
         // Under an address-space limit the worker reserves no small-block arena (`SmallBlockArena`).
-        let daemon =
-            addressSpaceLimited
-            ? try DaemonProcess.start(
-                ["--as=\(SmallBlockArenaTests.addressSpaceLimit)", DaemonProcess.binaryPath] + arguments,
-                in: directory, executable: "/usr/bin/prlimit", environment: environment)
-            : try DaemonProcess.start(arguments, in: directory, environment: environment)
+        let daemon = try DaemonProcess.start(
+            arguments, in: directory, addressSpaceLimited: addressSpaceLimited, environment: environment)
         defer { daemon.kill() }
         let worker = try #require(daemon.childPIDs().first)
 

@@ -6,10 +6,6 @@ import Testing
 /// `LimitAS=`) it reserves nothing, so as not to spend the limit, takes small blocks from malloc, and serves all
 /// the same.
 @Suite struct SmallBlockArenaTests {
-    static let reservation = 4 << 30
-    /// Room for the daemon and its reservation alike: only the check of the limit keeps the range out.
-    static let addressSpaceLimit = 8 << 30
-
     @Test(arguments: [false, true])
     func theWorkerReservesTheRangeOnlyWithoutAnAddressSpaceLimit(limited: Bool) throws {
         let directory = try TestDirectory("arena")
@@ -18,12 +14,7 @@ import Testing
         defer { backend.stop() }
         let port = try Ports.freeTCPPort()
         let arguments = ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)", pem]
-        let daemon =
-            limited
-            ? try DaemonProcess.start(
-                ["--as=\(SmallBlockArenaTests.addressSpaceLimit)", DaemonProcess.binaryPath] + arguments,
-                in: directory, executable: "/usr/bin/prlimit")
-            : try DaemonProcess.start(arguments, in: directory)
+        let daemon = try DaemonProcess.start(arguments, in: directory, addressSpaceLimited: limited)
         defer { daemon.kill() }
         let worker = try #require(daemon.childPIDs().first)
 
@@ -38,9 +29,9 @@ import Testing
 
         let addressSpace = try #require(ProcessTable.addressSpaceBytes(worker))
         if limited {
-            #expect(addressSpace < SmallBlockArenaTests.reservation, "address space \(addressSpace) bytes")
+            #expect(addressSpace < DaemonProcess.arenaReservation, "address space \(addressSpace) bytes")
         } else {
-            #expect(addressSpace > SmallBlockArenaTests.reservation, "address space \(addressSpace) bytes")
+            #expect(addressSpace > DaemonProcess.arenaReservation, "address space \(addressSpace) bytes")
         }
     }
 }

@@ -11,6 +11,23 @@ extension DaemonProcess {
         return (daemon, port)
     }
 
+    /// An address-space limit (`prlimit --as`) with room for the daemon and for its small-block arena alike
+    /// (`SmallBlockArena`, 4 GiB of addresses): only the daemon's check of the limit keeps the range out.
+    static let addressSpaceLimit = 8 << 30
+    /// The addresses each daemon process reserves for OpenSSL's small blocks when it has no limit.
+    static let arenaReservation = 4 << 30
+
+    /// Starts the daemon with `arguments`, under `prlimit --as=addressSpaceLimit` when `addressSpaceLimited`.
+    static func start(
+        _ arguments: [String], in directory: TestDirectory, addressSpaceLimited: Bool,
+        environment: [String: String] = [:]
+    ) throws -> DaemonProcess {
+        guard addressSpaceLimited else { return try start(arguments, in: directory, environment: environment) }
+        return try start(
+            ["--as=\(addressSpaceLimit)", binaryPath] + arguments, in: directory, executable: "/usr/bin/prlimit",
+            environment: environment)
+    }
+
     /// Writes `lines` as a hitch.conf file `name` in `directory` and returns the `--config=PATH` argument.
     static func configArgument(_ lines: [String], in directory: TestDirectory, name: String = "unwrapd.conf") throws
         -> String
