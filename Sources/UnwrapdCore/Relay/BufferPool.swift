@@ -16,6 +16,8 @@ struct BufferPool {
     /// distance was a matter of heap layout: 24 bytes in one build and setting, and the copies then took a fifth of
     /// a bulk transfer's CPU.
     static let chunkOffset = 2048
+    /// The span the placement is reckoned in: the 4 KiB over which the CPU compares a load's address with earlier
+    /// stores' (the slow copies above), not the kernel's page size, so a constant (also x86-64's page size).
     static let pageSize = 4096
 
     private var freeList: UnsafeMutableRawPointer? = nil
