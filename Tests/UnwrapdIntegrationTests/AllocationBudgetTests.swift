@@ -6,8 +6,9 @@ import Testing
 /// heap allocation in the worker at all — not in unwrapd's code, and not in OpenSSL's, whose record buffers
 /// (released on idle connections, `SSL_MODE_RELEASE_BUFFERS`) come from unwrapd's free lists
 /// (`OpenSSLAllocator`). Counted in the real worker process by an LD_PRELOAD malloc counter
-/// (`Fixtures/malloc_counter.c`). Also under an address-space limit, where the worker has no small-block arena and
-/// OpenSSL's small blocks come from malloc (without their recycling: 4 allocations per request).
+/// (`Fixtures/malloc_counter.c`). Also under an address-space limit, where the worker has no small-block arena:
+/// OpenSSL's small blocks then come from malloc and are recycled through the same free lists (before 3864290 they
+/// went back to malloc, and this case counted 4 allocations per request).
 @Suite struct AllocationBudgetTests {
     @Test(arguments: [false, true])
     func tenThousandRequestsOnWarmConnectionsAllocateNothing(addressSpaceLimited: Bool) throws {
