@@ -14,6 +14,9 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// would only say EAGAIN). Data OpenSSL already buffered (`SSL_has_pending`) is never left behind. The
     /// connection ends once each side's end of stream has been passed on to the other.
     ///
+    /// A sink that more bytes will follow at once is corked for the rest of the call, so that a stream's records
+    /// share TCP segments (`Connection+Corking.swift`); the call ends by uncorking it.
+    ///
     /// At most `pumpRounds` rounds per event, so that one busy connection cannot hold up the others. What is left
     /// is picked up at the next loop iteration: the connection feeds its client watcher an event, since bytes
     /// OpenSSL already holds would not wake a socket watcher. What one short backend read brought may wait for the
@@ -65,6 +68,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
                 }
             }
         }
+        uncork()
         releaseEmptyChunks()
         if pointee.flags.isSuperset(of: .bothDirectionsFinished) {
             return close(.finished)
@@ -133,6 +137,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
     }
 
     private func writeBackend() -> Step {
+        corkBackendIfMoreFollows()
         switch DataPath.socketWrite(
             pointee.backendDescriptor, from: pointee.toBackend.pending, count: pointee.toBackend.count)
         {
@@ -173,6 +178,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
     }
 
     private func writeClient() -> Step {
+        corkClientIfMoreFollows()
         let outcome = DataPath.tlsWrite(pointee.ssl!, from: pointee.toClient.pending, count: pointee.toClient.count)
         return afterClientWrite(outcome) { count in pointee.toClient.didConsume(count) }
     }
