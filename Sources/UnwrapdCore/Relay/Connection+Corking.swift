@@ -6,8 +6,9 @@ import Glibc
 /// Why: the daemon writes one TLS record (16 KiB of payload) per `SSL_write`, and with `TCP_NODELAY` each write left
 /// as its own segment, so the receiver was woken, and its kernel processed a segment, once per record. On loopback
 /// that receive work runs on the sender's CPU, inside its `write(2)`: waking the client took 11 % of a worker's CPU
-/// in a 64 MiB download. Corked, four records share a 64 KiB segment. Measured with `Tests/Benchmarks` bulk (5 runs
-/// of each, alternating): TCP segments per MB 145 → 65, daemon CPU per MB 1 891 → 1 646 µs (median), MB/s 515 → 556.
+/// in a 64 MiB download. Corked, about four records share a segment (loopback's is up to 64 KiB). Measured with the
+/// benchmark's `tlsload` in 5-second 64 MiB downloads (5 runs of each build, alternating): TCP segments per MB
+/// 145 → 65, daemon CPU per MB 1 891 → 1 646 µs (medians), MB/s 515 → 556.
 ///
 /// A sink is corked only before a write that more bytes will follow at once: its source's last read filled all the
 /// room it had, so the source still has more. A response that one read took whole (the usual small one) is never
