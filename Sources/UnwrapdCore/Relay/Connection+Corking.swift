@@ -38,7 +38,6 @@ extension UnsafeMutablePointer where Pointee == Connection {
     @inline(__always)
     func uncork() {
         let flags = pointee.flags
-        guard !flags.isDisjoint(with: Connection.Flags.corked) else { return }
         if flags.contains(.clientCorked) { setCork(pointee.clientDescriptor, 0) }
         if flags.contains(.backendCorked) { setCork(pointee.backendDescriptor, 0) }
         pointee.flags.subtract(Connection.Flags.corked)

@@ -147,16 +147,17 @@ enum Sockets {
     }
 
     /// How many segments carrying data a TCP socket has received (`tcpi_data_segs_in` of Linux's `struct tcp_info`,
-    /// since 4.6). glibc's `struct tcp_info` ends before this counter, so it is read at its offset in the kernel's
-    /// (152 bytes; the structure only ever grows at its end).
-    static func dataSegmentsReceived(by fd: Int32) throws(SystemCallError) -> Int {
+    /// since 4.6); `nil` from an older kernel, whose `tcp_info` ends before it. glibc's `struct tcp_info` ends
+    /// before this counter too, so it is read at its offset in the kernel's (152 bytes; the structure only grows at
+    /// its end).
+    static func dataSegmentsReceived(by fd: Int32) throws(SystemCallError) -> Int? {
         let offset = 152
         var info = [UInt8](repeating: 0, count: 256)
         var length = socklen_t(info.count)
         guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else {
             throw SystemCallError("getsockopt(TCP_INFO)")
         }
-        guard Int(length) >= offset + 4 else { throw SystemCallError("getsockopt(TCP_INFO) is too short", errno: 0) }
+        guard Int(length) >= offset + 4 else { return nil }
         return info.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
     }
 
