@@ -102,6 +102,7 @@ ROWS = {
              *CPU_PARTS,
              ("client (tlsload) CPU µs/handshake", "client_cpu_us_per_op", "lower", None),
              ("client-side latency p50 ms", "latency_p50_ms", "lower", None),
+             ("TCP segments on loopback/connection", "tcp_segments_per_conn", "lower", None),
              ("TCP resets sent per connection", "tcp_resets_per_conn", "lower", None)],
     "wrk": [("requests/s", "rate", "higher", ("ge", 1.10)),
             ("latency p50 ms", "p50_ms", "lower", None),
@@ -130,6 +131,7 @@ ROWS = {
                ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
                *CPU_PARTS,
                ("handshakes/s (2 workers)", "rate", "higher", None),
+               ("TCP segments on loopback/connection", "tcp_segments_per_conn", "lower", None),
                ("TCP resets sent per connection", "tcp_resets_per_conn", "lower", None)],
 }
 
@@ -312,12 +314,23 @@ def tcp_counter(name):
     return int(rows[1][rows[0].index(name)])
 
 
-def resets_per_connection(resets_before, loadgen):
-    """TCP resets sent on the machine while tlsload ran, per connection it completed (warm-up included). A daemon
-    that closes before reading the client's close_notify gets about one: the client's close_notify meets a closed
-    socket, and the kernel answers with a reset."""
+def tcp_snapshot():
+    """The TCP counters a connection scenario reports per connection, now: OutSegs, OutRsts."""
+    return {name: tcp_counter(name) for name in ("OutSegs", "OutRsts")}
+
+
+def tcp_per_connection(before, loadgen):
+    """TCP segments and resets sent on the machine while tlsload ran, per connection it completed (warm-up
+    included). Segments: on loopback every one is sent once and received once, by the daemon or its peers, so
+    fewer means less kernel work on both sides. Resets: a daemon that closes before reading the client's
+    close_notify gets about one, since the client's close_notify meets a closed socket and the kernel answers with
+    a reset. None without connections."""
     connections = loadgen.get("ops_total") or 0
-    return round((tcp_counter("OutRsts") - resets_before) / connections, 3) if connections else None
+    if not connections:
+        return {"tcp_segments_per_conn": None, "tcp_resets_per_conn": None}
+    now = tcp_snapshot()
+    return {"tcp_segments_per_conn": round((now["OutSegs"] - before["OutSegs"]) / connections, 2),
+            "tcp_resets_per_conn": round((now["OutRsts"] - before["OutRsts"]) / connections, 3)}
 
 
 def status_value(pid, key):
@@ -764,10 +777,10 @@ class Bench:
             "--warmup", str(cfg.warmup), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
         if sc.resume:
             argv.append("--resume")
-        resets0 = tcp_counter("OutRsts")
+        tcp0 = tcp_snapshot()
         lg = self.tlsload_json(argv, cfg.warmup + cfg.duration + 60, log_path + ".tlsload")
         m = self.window_metrics(lg, lg.get("ops", 0))
-        m["tcp_resets_per_conn"] = resets_per_connection(resets0, lg)
+        m.update(tcp_per_connection(tcp0, lg))
         m.update({"rate": lg.get("rate"), "ops": lg.get("ops"), "client_requests": lg.get("ops_total"),
                   "latency_p50_ms": lg.get("latency_p50_ms"),
                   "latency_p99_ms": lg.get("latency_p99_ms"), "concurrency": cfg.concurrency,
@@ -942,9 +955,9 @@ class Bench:
             argv = self.tlsload_args(sc, cfg.frontend_port, pids) + [
                 "--mode", "conn", "--count", str(sc.count), "--concurrency", str(cfg.concurrency),
                 "--duration", str(SPREAD_BOUND_S), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
-            resets0 = tcp_counter("OutRsts")
+            tcp0 = tcp_snapshot()
             lg = self.tlsload_json(argv, SPREAD_BOUND_S + 60, log_path + ".tlsload")
-            resets_per_conn = resets_per_connection(resets0, lg)
+            tcp_per_conn = tcp_per_connection(tcp0, lg)
         finally:
             accepted = {counter.pid: counter.stop() for counter in counters}
         if len(accepted) != len(pids) or any(v is None for v in accepted.values()):
@@ -969,7 +982,7 @@ class Bench:
                   "accepted_max": max(counts) if counts else None,
                   "accepted_min": min(counts) if counts else None,
                   "spread_ratio": round(max(counts) / min(counts), 4) if counts and min(counts) else None,
-                  "tcp_resets_per_conn": resets_per_conn,
+                  **tcp_per_conn,
                   "loadgen": lg})
         if len(workers) != sc.workers:
             m["errors_total"] += 1

@@ -96,13 +96,18 @@ class KernelCounterTests(unittest.TestCase):
         # On loopback this host sends every segment: per connection SYN, SYN-ACK, ACK, the byte and the reset.
         self.assertGreaterEqual(run.tcp_counter("OutSegs") - segments, 3 * 4)
 
-    def test_resets_per_connection_counts_the_resets_since_the_start(self):
-        before = run.tcp_counter("OutRsts")
-        self.assertIsNone(run.resets_per_connection(before, {"ops_total": 0}))
+    def test_per_connection_counts_the_segments_and_resets_since_the_start(self):
+        before = run.tcp_snapshot()
+        self.assertEqual(run.tcp_per_connection(before, {"ops_total": 0}),
+                         {"tcp_segments_per_conn": None, "tcp_resets_per_conn": None})
         reset_loopback_connections(4)
-        # Other sockets of the machine may add resets of their own, never take any away.
-        self.assertGreaterEqual(run.resets_per_connection(before, {"ops_total": 4}), 1.0)
-        self.assertGreaterEqual(run.resets_per_connection(before, {"ops_total": 8}), 0.5)
+        # Other sockets of the machine may add segments and resets of their own, never take any away.
+        four = run.tcp_per_connection(before, {"ops_total": 4})
+        eight = run.tcp_per_connection(before, {"ops_total": 8})
+        self.assertGreaterEqual(four["tcp_resets_per_conn"], 1.0)
+        self.assertGreaterEqual(eight["tcp_resets_per_conn"], 0.5)
+        # SYN, SYN-ACK, ACK, the byte and the reset of each connection.
+        self.assertGreaterEqual(four["tcp_segments_per_conn"], 4.0)
 
 
 if __name__ == "__main__":
