@@ -135,6 +135,9 @@ import Testing
         #expect(try runSettings("c.pem").coalesceWaitMicroseconds == 30)
         #expect(try runSettings("--coalesce-wait=0", "c.pem").coalesceWaitMicroseconds == 0)
         #expect(try runSettings("--coalesce-wait", "100000", "c.pem").coalesceWaitMicroseconds == 100_000)
+        #expect(try runSettings("c.pem").ticketWaitMilliseconds == 20)
+        #expect(try runSettings("--ticket-wait=0", "c.pem").ticketWaitMilliseconds == 0)
+        #expect(try runSettings("--ticket-wait", "1000", "c.pem").ticketWaitMilliseconds == 1000)
         #expect(try runSettings("-r", "/var/empty", "c.pem").chroot == "/var/empty")
         #expect(try runSettings("--chroot=/srv", "c.pem").chroot == "/srv")
         #expect(try runSettings("-u", "nobody", "c.pem").user == "nobody")
@@ -186,6 +189,9 @@ import Testing
         #expect(
             commandLineError("--coalesce-wait=100001", "c.pem")
                 == #"--coalesce-wait: expected microseconds up to 100000, 0 to disable, found "100001""#)
+        #expect(
+            commandLineError("--ticket-wait=1001", "c.pem")
+                == #"--ticket-wait: expected milliseconds up to 1000, 0 to disable, found "1001""#)
         #expect(
             commandLineError("--tls-protos=TLSv2", "c.pem")
                 == #"--tls-protos: expected TLS versions from SSLv3, TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3, found "TLSv2""#

@@ -189,6 +189,7 @@ import Testing
             backend-connect-timeout = 5
             max-connections = 10000
             coalesce-wait = 50
+            ticket-wait = 5
             chroot = "/var/empty"
             user = "unwrapd"
             group = "nogroup"
@@ -233,6 +234,7 @@ import Testing
         #expect(settings.backendConnectTimeout == 5)
         #expect(settings.maxConnections == 10000)
         #expect(settings.coalesceWaitMicroseconds == 50)
+        #expect(settings.ticketWaitMilliseconds == 5)
         #expect(settings.chroot == "/var/empty")
         #expect(settings.user == "unwrapd")
         #expect(settings.group == "nogroup")

@@ -1,7 +1,7 @@
 import Testing
 
 /// A stream's TLS records leave in shared TCP segments (`TCP_CORK` while a `pump` streams, `Connection+Corking`),
-/// and the last one is never held back. One record carries at most 16 KiB, and with `TCP_NODELAY` alone each
+/// and the last one is never held back; a TLS 1.3 session ticket leaves with the first response, or soon. One record carries at most 16 KiB, and with `TCP_NODELAY` alone each
 /// record was a segment of its own: the receiving socket's count of data segments shows which way they left. The
 /// daemon is the slower party here (the peers only hash), so without corking nothing would merge the records.
 /// Measured here, the download's 256 records took 69–82 segments corked and 232 without.
@@ -70,5 +70,49 @@ import Testing
         let elapsed = clock.now - start
         #expect(received == sent)
         #expect(elapsed < .seconds(2), "20 echoes of \(chunk) bytes took \(elapsed)")
+    }
+
+    /// OpenSSL writes the TLS 1.3 session ticket when the client's Finished arrives; corked, it waits for the echo
+    /// and leaves in the same segment. The client receives two data segments (our handshake flight, then ticket
+    /// and echo), and it has its ticket. `--ticket-wait=1000`, so that a slow test thread cannot outlast the wait.
+    @Test func theSessionTicketLeavesWithTheFirstResponse() throws {
+        let segments = try segmentsForFlightTicketAndEcho(["--ticket-wait=1000"])
+        #expect(segments == 2, "\(segments) data segments for the flight, the ticket and the echo")
+    }
+
+    /// `--ticket-wait=0`: the ticket leaves at once, in a segment of its own.
+    @Test func withoutTicketWaitTheTicketLeavesAlone() throws {
+        let segments = try segmentsForFlightTicketAndEcho(["--ticket-wait=0"])
+        #expect(segments == 3, "\(segments) data segments for the flight, the ticket and the echo")
+    }
+
+    /// A TLS 1.3 handshake and one echo; the data segments the client received by then, once it has its ticket.
+    private func segmentsForFlightTicketAndEcho(_ arguments: [String]) throws -> Int {
+        let fixture = try RelayFixture("cork-ticket")
+        defer { fixture.stop() }
+        let (daemon, client) = try fixture.startDaemonAndConnect(arguments)
+        defer { daemon.kill() }
+
+        #expect(try client.roundTrip("ping\n") == "ping\n")
+        #expect(client.version == .tls13)
+        let segments = try #require(try Sockets.dataSegmentsReceived(by: client.fd), Self.noCounter)
+        #expect(try client.resumableSession().hasTicket)
+        return segments
+    }
+
+    /// A client that waits for its ticket before it speaks gets it `--ticket-wait` (20 ms) after the backend
+    /// accepted. The kernel alone releases a corked segment only after 200 ms.
+    @Test func aClientThatWaitsForItsTicketGetsItSoon() throws {
+        let fixture = try RelayFixture("cork-ticket-wait")
+        defer { fixture.stop() }
+        let (daemon, client) = try fixture.startDaemonAndConnect()
+        defer { daemon.kill() }
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        let session = try client.resumableSession(timeout: .seconds(2))
+        let waited = clock.now - start
+        #expect(session.hasTicket)
+        #expect(waited < .milliseconds(180), "the ticket came \(waited) after the handshake")
     }
 }

@@ -73,9 +73,11 @@ enum WorkerProcess {
                     includeAuthority: settings.proxyAuthority,
                     includeClientCertificate: settings.proxyClientCertificate),
                 handshakeTimeout: settings.handshakeTimeout, connectTimeout: settings.backendConnectTimeout,
+                ticketWait: Double(settings.ticketWaitMilliseconds) / 1000,
                 globalConnectionLimit: runtime.connectionLimit, localConnectionLimit: runtime.connectionsPerWorker,
                 coalesceWaitMicroseconds: settings.coalesceWaitMicroseconds))
 
+        TicketCork.enabled = settings.ticketWaitMilliseconds > 0
         let own = runtime.listeners.filter { $0.workerSlot == slot }
         let listeners = UnsafeMutableBufferPointer<ListenerWatcher>.allocate(capacity: own.count)
         for (index, listener) in own.enumerated() {

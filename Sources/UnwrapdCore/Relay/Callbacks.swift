@@ -49,7 +49,8 @@ func onLoopCheck(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_chec
     watcher!.pointee.data.assumingMemoryBound(to: WorkerContext.self).reopenDeferrals()
 }
 
-/// The connection's timer: the handshake or the backend connect took too long.
+/// The connection's timer: the handshake or the backend connect took too long, or (streaming) the session ticket
+/// has waited long enough for a response to share its segment.
 func onConnectionTimeout(_ loop: OpaquePointer?, _ timer: UnsafeMutablePointer<ev_timer>?, _ events: Int32) {
     let connection = timer!.pointee.data.assumingMemoryBound(to: Connection.self)
     let worker = connection.pointee.worker.pointee
@@ -60,6 +61,7 @@ func onConnectionTimeout(_ loop: OpaquePointer?, _ timer: UnsafeMutablePointer<e
         worker.shared.add(1, to: worker.shared.backendConnectFailures)
         _ = connection.close(.backendConnectTimedOut(seconds: worker.connectTimeout))
     case .streaming:
+        connection.uncorkClient()
         connection.stopTimer()
     case .lingering:
         _ = connection.close(.refusalDelivered)

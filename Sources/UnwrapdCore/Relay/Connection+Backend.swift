@@ -23,6 +23,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
             if result == 0 { return backendConnected() }
             if errno == EINPROGRESS {
                 if address.isLoopback && SocketOptions.isEstablished(descriptor) { return backendConnected() }
+                uncorkClient()  // the ticket does not wait for a response that is a round trip or more away
                 watchBackend(descriptor, events: IOEvents.write)
                 return .open
             }
@@ -53,7 +54,9 @@ extension UnsafeMutablePointer where Pointee == Connection {
         // handshake's read-ahead already took), instead of a read(2) that would most likely say EAGAIN.
         pointee.flags.formUnion([.clientWritable, .backendWritable])
         pointee.flags.remove([.clientReadable, .backendReadable])
-        return pump()
+        let outcome = pump()
+        if case .open = outcome { boundTicketHold() }
+        return outcome
     }
 
     /// Points the backend watcher at `descriptor` and waits for `events` on it.

@@ -1,20 +1,26 @@
 import Glibc
 
-/// `TCP_CORK` on a sink socket while one `pump` streams into it: the records of a stream leave in full-sized
-/// segments instead of one segment per record.
+/// `TCP_CORK` on a client or backend socket, so that bytes which leave close together share a TCP segment.
 ///
-/// Why: the daemon writes one TLS record (16 KiB of payload) per `SSL_write`, and with `TCP_NODELAY` each write left
-/// as its own segment, so the receiver was woken, and its kernel processed a segment, once per record. On loopback
-/// that receive work runs on the sender's CPU, inside its `write(2)`: waking the client took 11 % of a worker's CPU
-/// in a 64 MiB download. Corked, about four records share a segment (loopback's is up to 64 KiB). Measured with the
-/// benchmark's `tlsload` in 5-second 64 MiB downloads (5 runs of each build, alternating): TCP segments per MB
-/// 145 → 65, daemon CPU per MB 1 891 → 1 646 µs (medians), MB/s 515 → 556.
+/// **Streams.** The daemon writes one TLS record (16 KiB of payload) per `SSL_write`, and with `TCP_NODELAY` each
+/// write left as its own segment, so the receiver was woken, and its kernel processed a segment, once per record. On
+/// loopback that receive work runs on the sender's CPU, inside its `write(2)`: waking the client took 11 % of a
+/// worker's CPU in a 64 MiB download. So a sink is corked while one `pump` streams into it; about four records then
+/// share a segment (loopback's is up to 64 KiB). Measured with the benchmark's `tlsload` in 5-second 64 MiB
+/// downloads (5 runs of each build, alternating): TCP segments per MB 145 → 65, daemon CPU per MB 1 891 → 1 646 µs
+/// (medians), MB/s 515 → 556. A sink is corked only before a write that more bytes will follow at once: its
+/// source's last read filled all the room it had. A response that one read took whole (the usual small one) is
+/// never corked this way and costs no extra system call. A `pump` that wrote to a socket ends by uncorking it, which
+/// sends the rest at once. Only TCP sockets are corked (a UNIX backend has no segments).
 ///
-/// A sink is corked only before a write that more bytes will follow at once: its source's last read filled all the
-/// room it had, so the source still has more. A response that one read took whole (the usual small one) is never
-/// corked and costs no extra system call. Every `pump` ends by uncorking what it corked, which sends the rest at
-/// once: corking never holds bytes back across events. Only TCP sockets are corked (a UNIX backend has no
-/// segments).
+/// **The TLS 1.3 session ticket.** OpenSSL writes the ticket as soon as the client's Finished arrives, before the
+/// backend has answered, so after the handshake flight a short exchange sent the client three segments (ticket,
+/// response, close_notify), each processed by the kernel on the worker's CPU (loopback). `TicketCork`'s hook corks
+/// the client just before the ticket is written; the ticket then waits for the first `pump` that writes to the
+/// client and leaves in one segment with the response (and, for a response that ends the connection, with
+/// close_notify). It waits at most `--ticket-wait` (20 ms) after the backend accepted (the connection's timer then
+/// uncorks), and not at all if the backend connect has to wait: a client that waits for its ticket before it speaks
+/// gets it soon, where the kernel alone would hold it for 200 ms.
 extension UnsafeMutablePointer where Pointee == Connection {
     /// Before a write to the client: corks its socket if more backend bytes follow at once.
     @inline(__always)
@@ -34,13 +40,34 @@ extension UnsafeMutablePointer where Pointee == Connection {
         cork(pointee.backendDescriptor, .backendCorked)
     }
 
-    /// Uncorks what this `pump` corked: the last partial segment of each leaves now.
+    /// After a handshake step: takes over the cork `TicketCork`'s hook put on the client for the session ticket.
     @inline(__always)
-    func uncork() {
+    func takeTicketCork() {
+        if TicketCork.takeNote(for: pointee.clientDescriptor) { pointee.flags.insert(.clientCorked) }
+    }
+
+    /// Uncorks the client: what its cork holds (the session ticket, or a stream's last partial segment) leaves now.
+    func uncorkClient() {
+        guard pointee.flags.contains(.clientCorked) else { return }
+        setCork(pointee.clientDescriptor, 0)
+        pointee.flags.remove(.clientCorked)
+    }
+
+    /// Once the backend accepted and the first `pump` is done: bounds how long the ticket may still wait.
+    func boundTicketHold() {
+        if pointee.flags.contains(.clientCorked) { armTimer(pointee.worker.pointee.ticketWait) }
+    }
+
+    /// At the end of a `pump`: uncorks the backend if it is corked, and the client if the pump wrote to it (a
+    /// client corked for the ticket stays so until a response comes).
+    @inline(__always)
+    func uncork(clientWritten: Bool) {
         let flags = pointee.flags
-        if flags.contains(.clientCorked) { setCork(pointee.clientDescriptor, 0) }
-        if flags.contains(.backendCorked) { setCork(pointee.backendDescriptor, 0) }
-        pointee.flags.subtract(Connection.Flags.corked)
+        if clientWritten { uncorkClient() }
+        if flags.contains(.backendCorked) {
+            setCork(pointee.backendDescriptor, 0)
+            pointee.flags.remove(.backendCorked)
+        }
     }
 
     @inline(__always)

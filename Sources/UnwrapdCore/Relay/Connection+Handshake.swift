@@ -7,7 +7,9 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// certificate is verified, which in TLS 1.3 happens after our Finished), the backend connection starts.
     func continueHandshake() -> StepOutcome {
         let ssl = pointee.ssl!
-        switch DataPath.tlsHandshake(ssl) {
+        let outcome = DataPath.tlsHandshake(ssl)
+        takeTicketCork()
+        switch outcome {
         case .moved:
             return handshakeCompleted(ssl)
         case .needsRead:

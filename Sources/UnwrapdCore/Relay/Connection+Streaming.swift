@@ -24,6 +24,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
     func pump() -> StepOutcome {
         var progressed = true
         var rounds = 0
+        var clientWritten = false
         while progressed && rounds < Connection.pumpRounds {
             progressed = false
             rounds += 1
@@ -61,6 +62,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
                 }
             }
             if canWriteClient {
+                clientWritten = true
                 switch pointee.toClient.isEmpty ? sendCloseNotify() : writeClient() {
                 case .moved: progressed = true
                 case .closed: return .closed
@@ -68,7 +70,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
                 }
             }
         }
-        uncork()
+        uncork(clientWritten: clientWritten)
         releaseEmptyChunks()
         if pointee.flags.isSuperset(of: .bothDirectionsFinished) {
             return close(.finished)

@@ -48,6 +48,8 @@ struct WorkerContext {
     let header: BackendHeaderOptions
     let handshakeTimeout: Double
     let connectTimeout: Double
+    /// `--ticket-wait` in seconds: how long a TLS 1.3 session ticket may wait for a response; 0: not at all.
+    let ticketWait: Double
     /// Connections open at once over all workers.
     let globalConnectionLimit: Int
     /// Connections this worker may hold: what its open-files limit allows (two descriptors each).
@@ -81,7 +83,7 @@ struct WorkerContext {
     init(
         loop: OpaquePointer, slot: Int, shared: UnsafeMutablePointer<unwrapd_shared_counters>,
         backend: BackendTarget, header: BackendHeaderOptions, handshakeTimeout: Double, connectTimeout: Double,
-        globalConnectionLimit: Int, localConnectionLimit: Int, coalesceWaitMicroseconds: Int
+        ticketWait: Double, globalConnectionLimit: Int, localConnectionLimit: Int, coalesceWaitMicroseconds: Int
     ) {
         self.loop = loop
         self.slot = slot
@@ -91,6 +93,7 @@ struct WorkerContext {
         self.header = header
         self.handshakeTimeout = handshakeTimeout
         self.connectTimeout = connectTimeout
+        self.ticketWait = ticketWait
         self.globalConnectionLimit = globalConnectionLimit
         self.localConnectionLimit = localConnectionLimit
         self.holdPolicy = HoldPolicy(limitMicroseconds: coalesceWaitMicroseconds)

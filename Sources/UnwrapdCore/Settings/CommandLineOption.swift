@@ -57,6 +57,7 @@ struct CommandLineOption: Sendable {
         CommandLineOption("ssl-handshake-timeout", .required, .setting(.handshakeTimeout)),
         CommandLineOption("max-connections", .required, .setting(.maxConnections)),
         CommandLineOption("coalesce-wait", .required, .setting(.coalesceWait)),
+        CommandLineOption("ticket-wait", .required, .setting(.ticketWait)),
         CommandLineOption("session-cache", alias: "shared-cache", short: "C", .required, .setting(.sessionCache)),
         CommandLineOption("shared-cache-listen", short: "U", .required, .setting(.sharedCacheListen)),
         CommandLineOption("shared-cache-peer", short: "P", .required, .setting(.sharedCachePeer)),

@@ -141,6 +141,9 @@ public enum DefaultConfiguration {
             # (unwrapd) Microseconds a partial backend response may wait for its rest, so that it reaches the client
             # as one TLS record; 0 sends every backend read at once. Workers stop waiting while waits do not pay.
             coalesce-wait = \(defaults.coalesceWaitMicroseconds)
+            # (unwrapd) Milliseconds a TLS 1.3 session ticket may wait, once the backend accepted, for the first
+            # response, so that both reach the client in one TCP segment; 0 sends the ticket at once.
+            ticket-wait = \(defaults.ticketWaitMilliseconds)
 
 
             ## Process

@@ -43,6 +43,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case backendConnectTimeout = "backend-connect-timeout"
     case maxConnections = "max-connections"
     case coalesceWait = "coalesce-wait"
+    case ticketWait = "ticket-wait"
     // Process.
     case chroot, user, group, daemon
     case pidFile = "pidfile"

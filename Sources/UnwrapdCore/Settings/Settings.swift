@@ -51,6 +51,11 @@ public struct Settings: Equatable, Sendable {
     public var coalesceWaitMicroseconds = 30
     /// The longest `--coalesce-wait` accepted: 0.1 s.
     static let coalesceWaitLimit = 100_000
+    /// `--ticket-wait` (unwrapd's own): milliseconds a TLS 1.3 session ticket may wait, once the backend accepted,
+    /// for the first response to share its TCP segment; 0 sends it at once (`Connection+Corking.swift`).
+    public var ticketWaitMilliseconds = 20
+    /// The longest `--ticket-wait` accepted: 1 s.
+    static let ticketWaitLimit = 1000
 
     /// `-r/--chroot`, `-u/--user`, `-g/--group`: applied to workers after binding and loading keys.
     public var chroot: String? = nil

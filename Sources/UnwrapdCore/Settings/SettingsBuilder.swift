@@ -69,6 +69,10 @@ struct SettingsBuilder {
             settings.coalesceWaitMicroseconds = try parse(
                 try SettingValue.integer(
                     text, in: 0...Settings.coalesceWaitLimit, expected: "microseconds up to 100000, 0 to disable"))
+        case .ticketWait:
+            settings.ticketWaitMilliseconds = try parse(
+                try SettingValue.integer(
+                    text, in: 0...Settings.ticketWaitLimit, expected: "milliseconds up to 1000, 0 to disable"))
         case .chroot: settings.chroot = SettingValue.optionalText(text)
         case .user: settings.user = SettingValue.optionalText(text)
         case .group: settings.group = SettingValue.optionalText(text)

@@ -121,6 +121,10 @@ public enum Usage {
                         "to reach the client as one TLS record; 0 disables "
                             + "(Default: \(defaults.coalesceWaitMicroseconds)) (unwrapd)"),
                     Option(
+                        "--ticket-wait=MSECS", "Milliseconds a TLS 1.3 session ticket may wait for the first",
+                        "response, to share its TCP segment; 0 disables "
+                            + "(Default: \(defaults.ticketWaitMilliseconds)) (unwrapd)"),
+                    Option(
                         "-C  --session-cache=NUM", "Enable and set SSL session cache to specified number",
                         "of sessions (Default: 0) (not supported yet)"),
                 ]),

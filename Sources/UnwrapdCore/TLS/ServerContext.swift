@@ -32,6 +32,7 @@ struct ServerContextBuilder {
             try loadCertificate(certificate, into: context)
             try configureClientVerification(context, mode: certificate.clientVerify ?? options.clientVerify)
             try ticketKeys.install(in: context)
+            TicketCork.install(in: context)
             alpn?.install(in: context)
             let names = try CertificateNames.of(context: context, path: certificate.path)
             return ServerContext(handle: context, names: names, source: certificate)
