@@ -1,9 +1,10 @@
 import Testing
 
 /// A stream's TLS records leave in shared TCP segments (`TCP_CORK` while a `pump` streams, `Connection+Corking`),
-/// and the last one is never held back; a TLS 1.3 session ticket leaves with the first response, or soon. One record carries at most 16 KiB, and with `TCP_NODELAY` alone each
-/// record was a segment of its own: the receiving socket's count of data segments shows which way they left. The
-/// daemon is the slower party here (the peers only hash), so without corking nothing would merge the records.
+/// and the last one is never held back; a TLS 1.3 session ticket leaves with the first response, or soon. One
+/// record carries at most 16 KiB, and with `TCP_NODELAY` alone each record was a segment of its own: the receiving
+/// socket's count of data segments shows which way they left. The daemon is the slower party here (the peers only
+/// hash), so without corking nothing would merge the records.
 /// Measured here, the download's 256 records took 69–82 segments corked and 232 without.
 @Suite struct CorkingTests {
     static let size = 4 << 20

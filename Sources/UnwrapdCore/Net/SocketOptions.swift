@@ -20,6 +20,13 @@ enum SocketOptions {
         return setsockopt(descriptor, level, option, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
     }
 
+    /// Sets or clears `TCP_CORK` (`Connection+Corking.swift`, `TicketCork`); returns false on failure.
+    @inline(__always)
+    @discardableResult
+    static func setCork(_ descriptor: Int32, _ on: Bool) -> Bool {
+        trySet(descriptor, Int32(IPPROTO_TCP), TCP_CORK, on ? 1 : 0)
+    }
+
     /// Whether a TCP socket's connection is established: the state byte that opens `struct tcp_info`
     /// (`TCP_INFO`, read alone). A nonblocking connect that finished at once says yes; one still in progress, or
     /// refused, says no.

@@ -1,5 +1,3 @@
-import Glibc
-
 /// `TCP_CORK` on a client or backend socket, so that bytes which leave close together share a TCP segment.
 ///
 /// **Streams.** The daemon writes one TLS record (16 KiB of payload) per `SSL_write`, and with `TCP_NODELAY` each
@@ -48,9 +46,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
 
     /// Uncorks the client: what its cork holds (the session ticket, or a stream's last partial segment) leaves now.
     func uncorkClient() {
-        guard pointee.flags.contains(.clientCorked) else { return }
-        setCork(pointee.clientDescriptor, 0)
-        pointee.flags.remove(.clientCorked)
+        uncork(pointee.clientDescriptor, .clientCorked)
     }
 
     /// Once the backend accepted and the first `pump` is done: bounds how long the ticket may still wait.
@@ -62,23 +58,20 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// client corked for the ticket stays so until a response comes).
     @inline(__always)
     func uncork(clientWritten: Bool) {
-        let flags = pointee.flags
         if clientWritten { uncorkClient() }
-        if flags.contains(.backendCorked) {
-            setCork(pointee.backendDescriptor, 0)
-            pointee.flags.remove(.backendCorked)
-        }
+        uncork(pointee.backendDescriptor, .backendCorked)
     }
 
     @inline(__always)
     private func cork(_ descriptor: Int32, _ flag: Connection.Flags) {
-        guard !pointee.flags.contains(flag), setCork(descriptor, 1) else { return }
+        guard !pointee.flags.contains(flag), SocketOptions.setCork(descriptor, true) else { return }
         pointee.flags.insert(flag)
     }
 
     @inline(__always)
-    @discardableResult
-    private func setCork(_ descriptor: Int32, _ value: Int32) -> Bool {
-        SocketOptions.trySet(descriptor, Int32(IPPROTO_TCP), TCP_CORK, value)
+    private func uncork(_ descriptor: Int32, _ flag: Connection.Flags) {
+        guard pointee.flags.contains(flag) else { return }
+        SocketOptions.setCork(descriptor, false)
+        pointee.flags.remove(flag)
     }
 }

@@ -15,7 +15,8 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// connection ends once each side's end of stream has been passed on to the other.
     ///
     /// A sink that more bytes will follow at once is corked for the rest of the call, so that a stream's records
-    /// share TCP segments (`Connection+Corking.swift`); the call ends by uncorking it.
+    /// share TCP segments (`Connection+Corking.swift`); the call ends by uncorking it, and the client also if a
+    /// session ticket waited there for this call's response.
     ///
     /// At most `pumpRounds` rounds per event, so that one busy connection cannot hold up the others. What is left
     /// is picked up at the next loop iteration: the connection feeds its client watcher an event, since bytes

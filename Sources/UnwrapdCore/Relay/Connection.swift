@@ -53,10 +53,10 @@ struct Connection {
         /// client (`WorkerContext.flushDeferredWrites`): a response the backend wrote in two parts (headers, then
         /// the body) then leaves as one TLS record instead of two.
         static let clientWriteDeferred = Flags(rawValue: 1 << 11)
-        /// `TCP_CORK` is set on the client/backend socket until the end of this `pump` (`Connection+Corking.swift`).
+        /// `TCP_CORK` is set on the client/backend socket: until the end of this `pump`, or on the client for the
+        /// session ticket until the first response (`Connection+Corking.swift`).
         static let clientCorked = Flags(rawValue: 1 << 12)
         static let backendCorked = Flags(rawValue: 1 << 13)
-        static let corked: Flags = [.clientCorked, .backendCorked]
         /// A short backend read defers the client write unless one of these holds: the backend may have more at
         /// once (the read filled the room), it has finished, or the write is queued already.
         static let notDeferrable: Flags = [.backendReadable, .backendInputDone, .clientWriteDeferred]

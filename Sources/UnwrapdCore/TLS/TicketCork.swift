@@ -1,5 +1,4 @@
 import COpenSSL
-import Glibc
 
 /// The hook that corks a TLS 1.3 client's socket just before OpenSSL writes its session ticket, so that the ticket
 /// can wait for the first response and share its TCP segment (`Connection+Corking.swift`).
@@ -32,7 +31,7 @@ enum TicketCork {
     private static let generate: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { ssl, _ in
         guard enabled, let ssl, SSL_version(ssl) == TLS1_3_VERSION else { return 1 }
         let descriptor = SSL_get_fd(ssl)
-        if SocketOptions.trySet(descriptor, Int32(IPPROTO_TCP), TCP_CORK, 1) { corkedDescriptor = descriptor }
+        if SocketOptions.setCork(descriptor, true) { corkedDescriptor = descriptor }
         return 1
     }
 }
