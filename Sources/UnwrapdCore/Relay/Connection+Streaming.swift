@@ -71,11 +71,12 @@ extension UnsafeMutablePointer where Pointee == Connection {
                 }
             }
         }
-        uncork(clientWritten: clientWritten)
-        releaseEmptyChunks()
+        // close(2) sends what a cork holds.
         if pointee.flags.isSuperset(of: .bothDirectionsFinished) {
             return close(.finished)
         }
+        uncork(clientWritten: clientWritten)
+        releaseEmptyChunks()
         waitForProgress()
         if progressed { ev_feed_event(loop, clientWatcher, IOEvents.resume) }
         return .open
@@ -186,10 +187,16 @@ extension UnsafeMutablePointer where Pointee == Connection {
         return afterClientWrite(outcome) { count in pointee.toClient.didConsume(count) }
     }
 
-    /// Sends close_notify once everything the backend sent has been delivered.
+    /// Sends close_notify once everything the backend sent has been delivered, and the FIN right behind it
+    /// (`Connection+Corking.swift`). The client may still send.
     private func sendCloseNotify() -> Step {
+        corkClientIfMoreFollows()
         let outcome = DataPath.tlsSendCloseNotify(pointee.ssl!)
-        return afterClientWrite(outcome) { _ in pointee.flags.insert(.clientOutputShut) }
+        return afterClientWrite(outcome) { _ in
+            pointee.flags.insert(.clientOutputShut)
+            // When the client is done too, close(2) follows in this call and sends the same FIN.
+            if !pointee.flags.isSuperset(of: [.clientInputDone, .backendOutputShut]) { shutClientOutput() }
+        }
     }
 
     @inline(__always)
