@@ -87,6 +87,27 @@ import Testing
         #expect(segments == 3, "\(segments) data segments for the flight, the ticket and the echo")
     }
 
+    /// A response that ends the connection: close_notify leaves in the segment of its last bytes. The backend sends
+    /// response and FIN in one segment, so the worker has both at once; `--ticket-wait=0`, so that the ticket's cork
+    /// does not join them anyway. The client receives the flight, the ticket, then response and close_notify: three
+    /// data segments (four when close_notify left on its own).
+    @Test func closeNotifyLeavesWithTheLastBytes() throws {
+        let response = Array("HTTP/1.0 200 OK\r\n\r\nhello\n".utf8)
+        let fixture = try RelayFixture(
+            "cork-end", backend: .respond(response, when: .afterReceiving(5), then: .halfCloseInTheSameSegment))
+        defer { fixture.stop() }
+        let (daemon, client) = try fixture.startDaemonAndConnect(["--ticket-wait=0"])
+        defer { daemon.kill() }
+
+        try client.write("ping\n")
+        let (bytes, end) = try client.readToEnd(timeout: .seconds(5))
+        #expect(bytes == response)
+        #expect(end == .closeNotify)
+        #expect(client.version == .tls13)
+        let segments = try #require(try Sockets.dataSegmentsReceived(by: client.fd), Self.noCounter)
+        #expect(segments == 3, "\(segments) data segments for the flight, the ticket, the response and close_notify")
+    }
+
     /// A TLS 1.3 handshake and one echo; the data segments the client received by then, once it has its ticket.
     private func segmentsForFlightTicketAndEcho(_ arguments: [String]) throws -> Int {
         let fixture = try RelayFixture("cork-ticket")

@@ -1,5 +1,3 @@
-import Glibc
-
 /// `TCP_CORK` on a client or backend socket, so that bytes which leave close together share a TCP segment.
 ///
 /// **Streams.** The daemon writes one TLS record (16 KiB of payload) per `SSL_write`, and with `TCP_NODELAY` each
@@ -22,26 +20,20 @@ import Glibc
 /// uncorks), and not at all if the backend connect has to wait: a client that waits for its ticket before it speaks
 /// gets it soon, where the kernel alone would hold it for 200 ms.
 ///
-/// **The end.** Once the backend has finished, close_notify follows the last bytes, and the FIN follows
-/// close_notify at once (`shutdown(SHUT_WR)`), not only at close(2) after the client's own close_notify: corked
-/// from the last write on, response, close_notify and FIN leave as one segment, and the client's close_notify
-/// acknowledges the FIN. The end of a short exchange took seven segments on the client's connection (response,
-/// close_notify, the client's ACK, its close_notify and FIN, our FIN and its ACK) and takes four (`tcpdump`, TLS 1.2
-/// resumption). The client may still send after our FIN; what it sends still reaches the backend.
+/// **The end.** Once the backend has finished, close_notify follows the last bytes in the same `pump`, so the client
+/// is corked from the last write on and both leave as one segment (a response read whole used to leave as two:
+/// TLS 1.2 resumption 27 → 25 segments per connection on loopback). The FIN still waits for close(2), after the
+/// client's close_notify, so that the client's kernel, not the daemon's, keeps the connection's TIME_WAIT. (Sending
+/// the FIN with close_notify saved one segment more and moved the TIME_WAIT of nearly every connection to the
+/// daemon's side: 2 000 of 2 000 against 168; `Tests/Benchmarks/README.md`, "How a connection ends".)
 extension UnsafeMutablePointer where Pointee == Connection {
     /// Before a write to the client: corks its socket if more follows at once, backend bytes or, once the backend
-    /// has finished, close_notify and the FIN.
+    /// has finished, close_notify.
     @inline(__always)
     func corkClientIfMoreFollows() {
         let flags = pointee.flags
         guard flags.contains(.backendReadable) || flags.contains(.backendInputDone) else { return }
         cork(pointee.clientDescriptor, .clientCorked)
-    }
-
-    /// After close_notify: sends the FIN, and with it what the cork holds.
-    func shutClientOutput() {
-        shutdown(pointee.clientDescriptor, Int32(SHUT_WR))
-        pointee.flags.remove(.clientCorked)
     }
 
     /// Before a write to the backend: corks its socket if more client bytes follow at once.

@@ -187,16 +187,11 @@ extension UnsafeMutablePointer where Pointee == Connection {
         return afterClientWrite(outcome) { count in pointee.toClient.didConsume(count) }
     }
 
-    /// Sends close_notify once everything the backend sent has been delivered, and the FIN right behind it
-    /// (`Connection+Corking.swift`). The client may still send.
+    /// Sends close_notify once everything the backend sent has been delivered (in the segment of the last bytes
+    /// when they left in this call: `Connection+Corking.swift`).
     private func sendCloseNotify() -> Step {
-        corkClientIfMoreFollows()
         let outcome = DataPath.tlsSendCloseNotify(pointee.ssl!)
-        return afterClientWrite(outcome) { _ in
-            pointee.flags.insert(.clientOutputShut)
-            // When the client is done too, close(2) follows in this call and sends the same FIN.
-            if !pointee.flags.isSuperset(of: [.clientInputDone, .backendOutputShut]) { shutClientOutput() }
-        }
+        return afterClientWrite(outcome) { _ in pointee.flags.insert(.clientOutputShut) }
     }
 
     @inline(__always)

@@ -59,18 +59,6 @@ import Testing
         #expect(TCPSocketTable.receiveQueue(localPort: backend.port, remotePort: 1) == nil)
     }
 
-    /// A socket is open in a process until the process closes it, though the kernel keeps it a while longer.
-    @Test func tcpSocketTableTellsWhetherASocketIsStillOpen() throws {
-        let backend = try TestBackend(.silent)
-        defer { backend.stop() }
-        let client = try PlainClient(port: backend.port)
-        let clientPort = client.localPort
-        #expect(TCPSocketTable.isOpenInAProcess(localPort: clientPort, remotePort: backend.port))
-        client.close()
-        #expect(!TCPSocketTable.isOpenInAProcess(localPort: clientPort, remotePort: backend.port))
-        #expect(!TCPSocketTable.isOpenInAProcess(localPort: backend.port, remotePort: 1))
-    }
-
     @Test func residentBytesOfThisProcess() {
         let resident = ProcessTable.residentBytes(getpid())
         #expect((resident ?? 0) > 1 << 20)

@@ -56,6 +56,19 @@ import Testing
         #expect(try backend.waitForConnection().waitUntilClosed().sawEOF)
     }
 
+    /// The response and the FIN reach the client in one segment: its socket counts one data segment, and the end
+    /// is there with the bytes.
+    @Test func respondWithTheFINInTheSameSegment() throws {
+        let response = Array("HTTP/1.0 200 OK\r\n\r\nhello\n".utf8)
+        let backend = try TestBackend(.respond(response, when: .onConnect, then: .halfCloseInTheSameSegment))
+        defer { backend.stop() }
+        let client = try PlainClient(port: backend.port)
+        let (bytes, end) = try client.readToEnd(timeout: .seconds(5))
+        #expect(bytes == response)
+        #expect(end == .eof)
+        #expect(try Sockets.dataSegmentsReceived(by: client.fd) == 1)
+    }
+
     @Test func respondOnConnectThenClose() throws {
         let backend = try TestBackend(.respond(Array("bye".utf8), when: .onConnect, then: .close))
         defer { backend.stop() }

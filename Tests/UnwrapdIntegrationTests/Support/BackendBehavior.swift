@@ -34,6 +34,10 @@ enum BackendBehavior: Sendable {
         case close
         /// Shuts down its sending side (FIN), reads on until the peer closes, then closes.
         case halfClose
+        /// Like `halfClose`, with the FIN in the segment of the response's last bytes (`TCP_CORK` from the first
+        /// write on): the peer's kernel gets the response and its end at once, as from a backend that answers and
+        /// closes in one go.
+        case halfCloseInTheSameSegment
         /// Reads on until the peer closes, then closes.
         case keepOpen
     }

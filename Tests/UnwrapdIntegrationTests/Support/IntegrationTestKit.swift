@@ -23,8 +23,7 @@
 /// - `RelayFixture`: directory, certificate, backend (its own or the test's) and frontend port, daemon start.
 /// - `ProxyV2Header`: the kit's own decoder of a PROXY v2 header and its TLVs, as a backend received it.
 /// - `ProcessTable.residentBytes` (a worker's RSS), `TCPSocketTable.receiveQueue` (unread bytes on any loopback
-///   socket, the daemon's too: "the daemon has read this"), `TCPSocketTable.isOpenInAProcess` ("the daemon has
-///   closed its socket", though the kernel still keeps it).
+///   socket, the daemon's too: "the daemon has read this").
 /// - `PlainClient`: raw TCP for garbage, plain HTTP, idle connections.
 /// - `CommandLineTools`: `openssl s_client`, `curl`, with stdin and a timeout.
 /// - `waitUntil`: polling for conditions without a signal (a respawned worker appearing).

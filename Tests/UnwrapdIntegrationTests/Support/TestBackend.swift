@@ -256,6 +256,11 @@ private struct ConnectionServer {
     private static func send(
         _ parts: [[UInt8]], pause: Duration, then: BackendBehavior.AfterResponse, on connection: BackendConnection
     ) throws(SystemCallError) {
+        if then == .halfCloseInTheSameSegment {
+            var on: Int32 = 1
+            guard setsockopt(connection.fd, Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size)) == 0
+            else { throw SystemCallError("setsockopt(TCP_CORK)") }
+        }
         for (index, part) in parts.enumerated() {
             if index > 0 { sleepBriefly(pause) }
             try Sockets.sendAll(connection.fd, part)
@@ -264,7 +269,7 @@ private struct ConnectionServer {
         connection.recordSendFinished(sha256: SHA256Hasher.digest(parts.flatMap { $0 }))
         switch then {
         case .close: shutdown(connection.fd, Int32(SHUT_RDWR))
-        case .halfClose: shutdown(connection.fd, Int32(SHUT_WR))
+        case .halfClose, .halfCloseInTheSameSegment: shutdown(connection.fd, Int32(SHUT_WR))  // sends what a cork holds
         case .keepOpen: break
         }
     }
