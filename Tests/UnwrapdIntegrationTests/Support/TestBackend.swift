@@ -256,11 +256,7 @@ private struct ConnectionServer {
     private static func send(
         _ parts: [[UInt8]], pause: Duration, then: BackendBehavior.AfterResponse, on connection: BackendConnection
     ) throws(SystemCallError) {
-        if then == .halfCloseInTheSameSegment {
-            var on: Int32 = 1
-            guard setsockopt(connection.fd, Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size)) == 0
-            else { throw SystemCallError("setsockopt(TCP_CORK)") }
-        }
+        if then == .halfCloseInTheSameSegment { try Sockets.setOption(connection.fd, Int32(IPPROTO_TCP), TCP_CORK, 1) }
         for (index, part) in parts.enumerated() {
             if index > 0 { sleepBriefly(pause) }
             try Sockets.sendAll(connection.fd, part)
