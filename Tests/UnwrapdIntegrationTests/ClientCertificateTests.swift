@@ -5,10 +5,10 @@ import Testing
 /// alert that says why (TLS 1.2: during the handshake; TLS 1.3: on its first read, after its side of the handshake
 /// completed) and the daemon logs the reason.
 @Suite struct ClientCertificateTests {
-    private static let versions = [TLSVersion.tls12, .tls13]
+    static let versions = [TLSVersion.tls12, .tls13]
 
     /// `client-verify = MODE` and the kit's client CA.
-    private func verification(_ mode: String, _ certificates: TestCertificates) -> [String] {
+    func verification(_ mode: String, _ certificates: TestCertificates) -> [String] {
         ["client-verify = \(mode)", "client-verify-ca = \"\(certificates.clientCAFile)\""]
     }
 
@@ -21,32 +21,34 @@ import Testing
     }
 
     /// `backend = ...` and `pem-file = ...` of `fixture`, for a config file that names its frontends itself.
-    private func backendAndCertificate(_ fixture: RelayFixture) -> [String] {
+    func backendAndCertificate(_ fixture: RelayFixture) -> [String] {
         ["backend = \"\(fixture.backend.hitchAddress)\"", "pem-file = \"\(fixture.pem)\""]
     }
 
     /// A `frontend` block for 127.0.0.1:`port` with `settings` in it.
-    private func frontendBlock(_ port: UInt16, _ settings: [String] = []) -> [String] {
+    func frontendBlock(_ port: UInt16, _ settings: [String] = []) -> [String] {
         ["frontend = {", "    host = \"127.0.0.1\"", "    port = \"\(port)\""] + settings.map { "    " + $0 } + ["}"]
     }
 
     /// The alert that refuses a client without certificate: `certificate_required` in TLS 1.3, where the client
     /// reads it after its handshake, a plain `handshake_failure` in TLS 1.2.
-    private static func missingCertificateAlert(_ version: TLSVersion) -> TLSAlert {
+    static func missingCertificateAlert(_ version: TLSVersion) -> TLSAlert {
         version == .tls13 ? .certificateRequired : .handshakeFailure
     }
 
-    /// A client pinned to `version` that presents `certificate` (none when nil).
-    private func client(
-        _ port: UInt16, _ version: TLSVersion, certificate: CertificateFiles?, serverName: String? = nil
+    /// A client pinned to `version` that presents `certificate` (none when nil) and offers `session`, if any.
+    func client(
+        _ port: UInt16, _ version: TLSVersion, certificate: CertificateFiles?, serverName: String? = nil,
+        session: TLSSession? = nil
     ) throws -> TLSTestClient {
         var options = TLSClientOptions(serverName: serverName, minVersion: version, maxVersion: version)
+        options.session = session
         if let certificate { options = .clientCertificate(certificate, options) }
         return try TLSTestClient(port: port, options: options)
     }
 
     /// Expects the daemon to serve `client`: handshake and an echo through the backend.
-    private func expectServed(
+    func expectServed(
         _ client: TLSTestClient, _ comment: Comment, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         try client.handshake()
@@ -57,7 +59,7 @@ import Testing
     /// handshake completes, it writes (bytes that must never reach the backend), and its first read gets the alert.
     /// Returns the daemon's log lines about the connection.
     @discardableResult
-    private func expectRefused(
+    func expectRefused(
         _ client: TLSTestClient, _ version: TLSVersion, alert: TLSAlert, daemon: DaemonProcess, _ comment: Comment,
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> [String] {
@@ -187,16 +189,22 @@ import Testing
 
     // MARK: - Where the setting is
 
+    /// Starts a daemon with two frontends: `fixture.port` requires client certificates (a frontend block), the
+    /// returned port asks for none.
+    func startStrictAndOpenFrontends(_ fixture: RelayFixture) throws -> (daemon: DaemonProcess, open: UInt16) {
+        let open = try Ports.freeTCPPort()
+        let config = try DaemonProcess.configArgument(
+            backendAndCertificate(fixture) + frontendBlock(fixture.port, verification("required", fixture.certificates))
+                + frontendBlock(open), in: fixture.directory)
+        return (try DaemonProcess.start([config], in: fixture.directory), open)
+    }
+
     /// `client-verify` in a frontend block applies to that frontend only.
     @Test func aFrontendBlockRequiresCertificatesOnItsPortOnly() throws {
         let fixture = try RelayFixture("ccert-frontend")
         defer { fixture.stop() }
         let (certificates, backend, strict) = (fixture.certificates, fixture.backend, fixture.port)
-        let open = try Ports.freeTCPPort()
-        let config = try DaemonProcess.configArgument(
-            backendAndCertificate(fixture) + frontendBlock(strict, verification("required", certificates))
-                + frontendBlock(open), in: fixture.directory)
-        let daemon = try DaemonProcess.start([config], in: fixture.directory)
+        let (daemon, open) = try startStrictAndOpenFrontends(fixture)
         defer { daemon.kill() }
         let alice = try certificates.client(commonName: "alice")
 
@@ -240,25 +248,51 @@ import Testing
         #expect(backend.acceptedCount == 2 * Self.versions.count)
     }
 
+    /// A daemon on a fresh port whose frontend serves strict.example, with `client-verify = required` in its
+    /// `pem-file` block, and open.example, which asks for no certificate. Holds the directory the daemon logs in.
+    struct StrictAndOpenNames {
+        let directory: TestDirectory
+        let certificates: TestCertificates
+        let backend: TestBackend
+        let daemon: DaemonProcess
+        let port: UInt16
+
+        /// Starts it; the strict certificate is listed last (the default) when `strictIsDefault`.
+        init(_ name: String, strictIsDefault: Bool) throws {
+            directory = try TestDirectory(name)
+            certificates = try TestCertificates(in: directory)
+            let backend = try TestBackend(.echo)
+            do {
+                let strictPEM = try certificates.server(["strict.example"]).pemFile
+                let openPEM = try certificates.server(["open.example"]).pemFile
+                let strictBlock = ["pem-file = {", "    cert = \"\(strictPEM)\"", "    client-verify = required", "}"]
+                let openLine = ["pem-file = \"\(openPEM)\""]
+                let config = try DaemonProcess.configArgument(
+                    ["client-verify-ca = \"\(certificates.clientCAFile)\""]
+                        + (strictIsDefault ? openLine + strictBlock : strictBlock + openLine), in: directory)
+                (daemon, port) = try DaemonProcess.startUnwrapd([config], backend: backend, in: directory)
+            } catch {
+                backend.stop()
+                throw error
+            }
+            self.backend = backend
+        }
+
+        func stop() {
+            daemon.kill()
+            backend.stop()
+        }
+    }
+
     /// hitch 1.8: `client-verify` in a `pem-file` block applies when SNI picks that certificate, and also when it
     /// is the default one; the other certificate does not ask for a client certificate.
     @Test(arguments: ["strict certificate first", "strict certificate last"])
     func aPemFileBlockRequiresCertificatesForItsNamesOnly(order: String) throws {
-        let directory = try TestDirectory("ccert-pemfile")
-        let certificates = try TestCertificates(in: directory)
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let strictPEM = try certificates.server(["strict.example"]).pemFile
-        let openPEM = try certificates.server(["open.example"]).pemFile
-        let strictBlock = ["pem-file = {", "    cert = \"\(strictPEM)\"", "    client-verify = required", "}"]
-        let openLine = ["pem-file = \"\(openPEM)\""]
         let strictIsDefault = order == "strict certificate last"
-        let config = try DaemonProcess.configArgument(
-            ["client-verify-ca = \"\(certificates.clientCAFile)\""]
-                + (strictIsDefault ? openLine + strictBlock : strictBlock + openLine), in: directory)
-        let (daemon, port) = try DaemonProcess.startUnwrapd([config], backend: backend, in: directory)
-        defer { daemon.kill() }
-        let alice = try certificates.client(commonName: "alice")
+        let names = try StrictAndOpenNames("ccert-pemfile", strictIsDefault: strictIsDefault)
+        defer { names.stop() }
+        let (daemon, port, backend) = (names.daemon, names.port, names.backend)
+        let alice = try names.certificates.client(commonName: "alice")
 
         var served = 0
         for version in Self.versions {
