@@ -138,6 +138,10 @@ import Testing
         #expect(try runSettings("c.pem").ticketWaitMilliseconds == 20)
         #expect(try runSettings("--ticket-wait=0", "c.pem").ticketWaitMilliseconds == 0)
         #expect(try runSettings("--ticket-wait", "1000", "c.pem").ticketWaitMilliseconds == 1000)
+        #expect(try runSettings("c.pem").sessionCacheSize == 20_480)
+        #expect(try runSettings("-C", "1000", "c.pem").sessionCacheSize == 1000)
+        #expect(try runSettings("--session-cache=0", "c.pem").sessionCacheSize == 0)
+        #expect(try runSettings("--shared-cache=5", "c.pem").sessionCacheSize == 5)
         #expect(try runSettings("-r", "/var/empty", "c.pem").chroot == "/var/empty")
         #expect(try runSettings("--chroot=/srv", "c.pem").chroot == "/srv")
         #expect(try runSettings("-u", "nobody", "c.pem").user == "nobody")
@@ -192,6 +196,10 @@ import Testing
         #expect(
             commandLineError("--ticket-wait=1001", "c.pem")
                 == #"--ticket-wait: expected milliseconds up to 1000, 0 to disable, found "1001""#)
+        #expect(
+            commandLineError("--session-cache=1048577", "c.pem")
+                == #"--session-cache: expected a number of sessions up to 1048576, 0 for each worker's own, "#
+                + #"found "1048577""#)
         #expect(
             commandLineError("--tls-protos=TLSv2", "c.pem")
                 == #"--tls-protos: expected TLS versions from SSLv3, TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3, found "TLSv2""#

@@ -190,6 +190,7 @@ import Testing
             max-connections = 10000
             coalesce-wait = 50
             ticket-wait = 5
+            session-cache = 100
             chroot = "/var/empty"
             user = "unwrapd"
             group = "nogroup"
@@ -235,6 +236,7 @@ import Testing
         #expect(settings.maxConnections == 10000)
         #expect(settings.coalesceWaitMicroseconds == 50)
         #expect(settings.ticketWaitMilliseconds == 5)
+        #expect(settings.sessionCacheSize == 100)
         #expect(settings.chroot == "/var/empty")
         #expect(settings.user == "unwrapd")
         #expect(settings.group == "nogroup")

@@ -30,7 +30,7 @@ import Testing
     @Test func commentsOutWhatHasNoDefaultValue() {
         let active = DefaultConfiguration.text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
         let activeKeys = Set(active.map { String($0.prefix { $0 != " " }) })
-        for key in ["pem-file", "frontend", "ocsp-dir", "ssl-engine", "session-cache", "chroot", "user", "tls", "ssl"] {
+        for key in ["pem-file", "frontend", "ocsp-dir", "ssl-engine", "chroot", "user", "tls", "ssl"] {
             #expect(!activeKeys.contains(key), "\(key) should be commented out")
         }
         #expect(activeKeys.contains("backend"))

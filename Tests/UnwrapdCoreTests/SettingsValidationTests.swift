@@ -7,9 +7,6 @@ import Testing
         (["--client"], "--client"),
         (["-e", "rdrand"], "-e"),
         (["--ssl-engine=rdrand"], "--ssl-engine"),
-        (["-C", "1000"], "-C"),
-        (["--session-cache=1000"], "--session-cache"),
-        (["--shared-cache=1000"], "--shared-cache"),
         (["-U", "[*]:9000"], "-U"),
         (["--shared-cache-listen=[*]:9000"], "--shared-cache-listen"),
         (["-P", "[10.0.0.2]:9000"], "-P"),
@@ -31,7 +28,7 @@ import Testing
 
     @Test(arguments: [
         #"ocsp-dir = "/var/cache/ocsp""#, "ocsp-verify-staple = on", "ocsp-connect-tmo = 5", "ocsp-resp-tmo = 5",
-        "ocsp-refresh-interval = 60", #"ssl-engine = "rdrand""#, "session-cache = 100",
+        "ocsp-refresh-interval = 60", #"ssl-engine = "rdrand""#,
         #"shared-cache-listen = "[*]:9000""#, #"shared-cache-peer = "[10.0.0.2]:9000""#, #"shared-cache-if = "eth0""#,
     ])
     func configFileKeys(_ line: String) {

@@ -51,14 +51,47 @@ import Testing
             TLSClientOptions(serverName: "a.example", minVersion: version, maxVersion: version))
     }
 
-    /// TLS 1.2 without tickets resumes by session ID, from the server's session cache, which design.md (section 1)
-    /// puts in memory shared by the workers. It is not shared yet (`--session-cache` is "not supported yet"): a
-    /// session resumes only on the worker that made it.
+    /// TLS 1.2 without tickets resumes by session ID, from the session cache all workers share (`session-cache`,
+    /// on by default).
     @Test func aSessionIDFromOneWorkerResumesOnTheOther() throws {
-        withKnownIssue("the session-ID cache is per worker, not shared (design.md section 1)") {
-            try expectResumptionOnBothWorkers(
-                TLSClientOptions(serverName: "a.example", maxVersion: .tls12, sessionTickets: false))
+        try expectResumptionOnBothWorkers(
+            TLSClientOptions(serverName: "a.example", maxVersion: .tls12, sessionTickets: false))
+    }
+
+    /// The shared cache holds `session-cache` sessions and gives the oldest one's place to a new one: with room for
+    /// one, a second client's session takes the first one's. `session-cache = 0` is each worker's own cache again,
+    /// OpenSSL's, which holds 20 480 and keeps both.
+    @Test(arguments: [1, 0])
+    func theSharedCacheHoldsSessionCacheSessions(size: Int) throws {
+        let fixture = try RelayFixture("resume-cache-size")
+        defer { fixture.stop() }
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--session-cache=\(size)"])
+        defer { daemon.kill() }
+        let options = TLSClientOptions(serverName: "a.example", maxVersion: .tls12, sessionTickets: false)
+
+        func newSession() throws -> TLSSession {
+            let client = try TLSTestClient(port: port, options: options)
+            defer { client.close() }
+            try client.handshake()
+            #expect(!client.sessionReused)
+            return try client.resumableSession()
         }
+        func resumes(_ session: TLSSession) throws -> Bool {
+            var resuming = options
+            resuming.session = session
+            let client = try TLSTestClient(port: port, options: resuming)
+            defer { client.close() }
+            try client.handshake()
+            #expect(try client.roundTrip("resumed?\n") == "resumed?\n")
+            return client.sessionReused
+        }
+        let first = try newSession()
+        #expect(try resumes(first), "the only session in the cache")
+        let second = try newSession()
+        #expect(try resumes(second))
+        // Last: a failed resumption makes a new session, which would take the second one's place.
+        #expect(try resumes(first) == (size == 0), "the first session after the second, session-cache = \(size)")
     }
 
     private func expectResumptionOnBothWorkers(

@@ -95,6 +95,9 @@ struct Runtime {
             global = try PEMDirectory.certificates(in: directory, matching: settings.pemDirectoryGlob) + global
         }
         let ticketKeys = try TicketKeys()
+        if settings.sessionCacheSize > 0 {
+            SessionCacheCallbacks.cache = try SharedSessionCache.map(sessions: settings.sessionCacheSize)
+        }
         let alpn = try ALPNProtocols(settings.alpnProtocols)
         var prepared: [PreparedFrontend] = []
         for frontend in settings.frontends {
@@ -106,7 +109,9 @@ struct Runtime {
                     "frontend \(frontend.displayName): no certificate (give a PEM file on the command line, "
                         + "pem-file or pem-dir)")
             }
-            let builder = ServerContextBuilder(options: options, alpn: alpn, ticketKeys: ticketKeys)
+            let builder = ServerContextBuilder(
+                options: options, alpn: alpn, ticketKeys: ticketKeys,
+                sharesSessions: SessionCacheCallbacks.cache != nil)
             let tls: UnsafeMutablePointer<FrontendTLS>
             do {
                 tls = try FrontendTLS.allocate(

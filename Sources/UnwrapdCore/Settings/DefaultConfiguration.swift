@@ -93,6 +93,10 @@ public enum DefaultConfiguration {
             # Supported groups (curves), in OpenSSL's syntax; OpenSSL's default when not set.
             # ecdh-curve = "X25519:prime256v1:secp384r1"
 
+            # TLS 1.2 sessions kept for resumption by session ID, in a cache all workers share (1 KiB each); 0 leaves
+            # each worker OpenSSL's own, so that a session resumes only on the worker that made it.
+            session-cache = \(defaults.sessionCacheSize)
+
             # Protocols offered for ALPN, in order of preference; none when not set.
             # alpn-protos = "h2,http/1.1"
 
@@ -180,7 +184,6 @@ public enum DefaultConfiguration {
             # ocsp-resp-tmo = \(seconds(ocsp.responseTimeout))
             # ocsp-refresh-interval = \(seconds(ocsp.refreshInterval))
             # ssl-engine = ""
-            # session-cache = 0
             # shared-cache-listen = "[HOST]:PORT"
             # shared-cache-peer = "[HOST]:PORT"
             # shared-cache-if = "IFACE[,TTL]"

@@ -53,6 +53,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case logFile = "log-filename"
     case syslog
     case syslogFacility = "syslog-facility"
+    case sessionCache = "session-cache"
     // Accepted for compatibility, not supported yet (see `Settings.unsupportedFeatures`).
     case ocspDirectory = "ocsp-dir"
     case ocspVerifyStaple = "ocsp-verify-staple"
@@ -60,7 +61,6 @@ enum SettingKey: String, CaseIterable, Sendable {
     case ocspResponseTimeout = "ocsp-resp-tmo"
     case ocspRefreshInterval = "ocsp-refresh-interval"
     case sslEngine = "ssl-engine"
-    case sessionCache = "session-cache"
     case sharedCacheListen = "shared-cache-listen"
     case sharedCachePeer = "shared-cache-peer"
     case sharedCacheInterface = "shared-cache-if"

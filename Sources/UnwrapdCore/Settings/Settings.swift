@@ -56,6 +56,11 @@ public struct Settings: Equatable, Sendable {
     public var ticketWaitMilliseconds = 20
     /// The longest `--ticket-wait` accepted: 1 s.
     static let ticketWaitLimit = 1000
+    /// `-C/--session-cache` (hitch's `session-cache`): TLS 1.2 sessions kept for session-ID resumption in a cache
+    /// all workers share (`SharedSessionCache`, 1 KiB each); 0 leaves each worker OpenSSL's own cache.
+    public var sessionCacheSize = 20_480
+    /// The largest `--session-cache` accepted: a GiB of shared memory.
+    static let sessionCacheLimit = 1 << 20
 
     /// `-r/--chroot`, `-u/--user`, `-g/--group`: applied to workers after binding and loading keys.
     public var chroot: String? = nil
@@ -80,7 +85,6 @@ public struct Settings: Equatable, Sendable {
     /// Accepted for hitch compatibility, answered with "not supported yet" when set (see `unsupportedFeatures`).
     public var ocsp = OCSPOptions()
     public var sslEngine: String? = nil
-    public var sessionCache: Int? = nil
     public var sharedCacheListen: String? = nil
     public var sharedCachePeers: [String] = []
     public var sharedCacheInterface: String? = nil

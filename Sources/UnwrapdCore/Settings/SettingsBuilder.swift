@@ -102,9 +102,10 @@ struct SettingsBuilder {
             settings.ocsp.configured = true
         case .sslEngine: settings.sslEngine = SettingValue.optionalText(text)
         case .sessionCache:
-            let size = try parse(
-                try SettingValue.integer(text, in: 0...Int(Int32.max), expected: "a number of sessions, 0 to disable"))
-            settings.sessionCache = size == 0 ? nil : size
+            settings.sessionCacheSize = try parse(
+                try SettingValue.integer(
+                    text, in: 0...Settings.sessionCacheLimit,
+                    expected: "a number of sessions up to \(Settings.sessionCacheLimit), 0 for each worker's own"))
         case .sharedCacheListen: settings.sharedCacheListen = SettingValue.optionalText(text)
         case .sharedCachePeer: if !text.isEmpty { settings.sharedCachePeers.append(text) }
         case .sharedCacheInterface: settings.sharedCacheInterface = SettingValue.optionalText(text)

@@ -72,15 +72,14 @@ extension CertificateSource {
 
 extension Settings {
     /// The features given a non-default value that unwrapd accepts for hitch compatibility but does not implement
-    /// yet, in a fixed order. A value equal to the default (`ocsp-dir = "/var/lib/hitch/"`, `session-cache = 0`,
-    /// `ssl-engine = ""`) is not a use of the feature.
+    /// yet, in a fixed order. A value equal to the default (`ocsp-dir = "/var/lib/hitch/"`, `ssl-engine = ""`) is
+    /// not a use of the feature.
     var unsupportedFeatures: [SettingKey] {
         let defaults = OCSPOptions()
         let allCertificates = certificates + frontends.flatMap(\.certificates)
         let used: [(SettingKey, Bool)] = [
             (.client, clientMode),
             (.sslEngine, sslEngine != nil),
-            (.sessionCache, sessionCache != nil),
             (.sharedCacheListen, sharedCacheListen != nil),
             (.sharedCachePeer, !sharedCachePeers.isEmpty),
             (.sharedCacheInterface, sharedCacheInterface != nil),

@@ -126,7 +126,8 @@ public enum Usage {
                             + "(Default: \(defaults.ticketWaitMilliseconds)) (unwrapd)"),
                     Option(
                         "-C  --session-cache=NUM", "Enable and set SSL session cache to specified number",
-                        "of sessions (Default: 0) (not supported yet)"),
+                        "of sessions, shared by all workers; 0: each worker its own "
+                            + "(Default: \(defaults.sessionCacheSize))"),
                 ]),
             Section(
                 title: "SECURITY",
