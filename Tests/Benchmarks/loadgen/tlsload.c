@@ -108,6 +108,7 @@ static const char *groups = "X25519";
 static const char *expect_cipher = NULL;
 static const char *expect_group = NULL;
 static int resume = 0;
+static int no_tickets = 0; /* --no-tickets: ask for no session tickets (TLS 1.2 then resumes by session ID) */
 static const char *path = "/100";
 static const char *server_name = "localhost";
 static const char *expect_sha256 = NULL;
@@ -896,8 +897,9 @@ static void usage(void) {
     fprintf(stderr,
             "usage: tlsload --port P [--host 127.0.0.1] [--mode conn|bulk|hold|probe] [--tls 13|12]\n"
             "  [--suites S] [--ciphers C] [--groups G] [--expect-cipher NAME] [--expect-group NAME] [--resume]\n"
-            "  [--path /100] [--sni NAME] [--expect-sha256 HEX] [--concurrency N] [--duration S] [--warmup S]\n"
-            "  [--count N] [--hold N] [--conn-timeout S] [--probe-timeout S] [--pids P1,P2,...] [--verbose]\n");
+            "  [--no-tickets] [--path /100] [--sni NAME] [--expect-sha256 HEX] [--concurrency N] [--duration S]\n"
+            "  [--warmup S] [--count N] [--hold N] [--conn-timeout S] [--probe-timeout S] [--pids P1,P2,...]\n"
+            "  [--verbose]\n");
     exit(2);
 }
 
@@ -908,7 +910,7 @@ int main(int argc, char **argv) {
         {"expect-group", 1, 0, 'G'}, {"resume", 0, 0, 'r'}, {"path", 1, 0, 'P'}, {"sni", 1, 0, 'S'},
         {"expect-sha256", 1, 0, 'X'}, {"concurrency", 1, 0, 'n'}, {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},
         {"hold", 1, 0, 'N'}, {"conn-timeout", 1, 0, 't'}, {"probe-timeout", 1, 0, 'o'}, {"pids", 1, 0, 'i'},
-        {"count", 1, 0, 'K'}, {"verbose", 0, 0, 'v'}, {0, 0, 0, 0}};
+        {"count", 1, 0, 'K'}, {"verbose", 0, 0, 'v'}, {"no-tickets", 0, 0, 'k'}, {0, 0, 0, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
@@ -928,6 +930,7 @@ int main(int argc, char **argv) {
         case 'C': expect_cipher = optarg; break;
         case 'G': expect_group = optarg; break;
         case 'r': resume = 1; break;
+        case 'k': no_tickets = 1; break;
         case 'P': path = optarg; break;
         case 'S': server_name = *optarg ? optarg : NULL; break;
         case 'X': expect_sha256 = optarg; break;
@@ -998,7 +1001,7 @@ int main(int argc, char **argv) {
     if (tls_version == 12 && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) die("--ciphers: none usable in %s", ciphers);
     if (SSL_CTX_set1_groups_list(ctx, groups) != 1) die("--groups: unknown group in %s", groups);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* self-signed; CertificateVerify is still checked */
-    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | (no_tickets ? SSL_OP_NO_TICKET : 0));
     /* sessions are kept per connection slot by this program, not by OpenSSL's cache */
     SSL_CTX_set_session_cache_mode(ctx, resume ? SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE
                                                : SSL_SESS_CACHE_OFF);
