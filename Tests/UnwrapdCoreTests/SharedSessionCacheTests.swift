@@ -88,7 +88,7 @@ import Testing
         #expect(store(cache, "before", [1]))
         let child = fork()
         if child == 0 {
-            cache.lock()
+            _ = cache.lock()
             _exit(0)
         }
         try #require(child > 0)

@@ -69,7 +69,7 @@ struct SharedSessionCache {
         guard !id.isEmpty, id.count <= Self.maximumIDLength, session.count <= Self.maximumSessionSize else {
             return false
         }
-        lock()
+        guard lock() else { return false }
         defer { unlock() }
         let slot = find(id) ?? freeSlot(for: id, now: now)
         stampCounter += 1
@@ -86,7 +86,7 @@ struct SharedSessionCache {
     /// length; `nil` when there is none or it expired before `now` (it is then dropped).
     func copySession(id: UnsafeRawBufferPointer, now: Int64, into buffer: UnsafeMutableRawPointer) -> Int? {
         guard !id.isEmpty, id.count <= Self.maximumIDLength else { return nil }
-        lock()
+        guard lock() else { return nil }
         defer { unlock() }
         guard let slot = find(id) else { return nil }
         guard slot.load(fromByteOffset: Slot.expiryOffset, as: Int64.self) > now else {
@@ -101,7 +101,7 @@ struct SharedSessionCache {
     /// Drops the session stored under `id`, if any.
     func remove(id: UnsafeRawBufferPointer) {
         guard !id.isEmpty, id.count <= Self.maximumIDLength else { return }
-        lock()
+        guard lock() else { return }
         defer { unlock() }
         if let slot = find(id) { clear(slot) }
     }
@@ -152,13 +152,22 @@ struct SharedSessionCache {
         slot.storeBytes(of: 0, toByteOffset: Slot.stampOffset, as: UInt64.self)
     }
 
-    /// Takes the lock (internal for the test of a worker that dies holding it).
-    func lock() {
-        guard pthread_mutex_lock(mutex) == EOWNERDEAD else { return }
-        // The worker that held the lock died, perhaps in the middle of a slot: start afresh.
-        pthread_mutex_consistent(mutex)
-        for index in 0..<slotCount { clear(slot(index)) }
-        Log.error("the session cache's lock was held by a worker that died: the cache was emptied")
+    /// Takes the lock; false (the cache is passed by) should it ever fail otherwise than by its owner's death.
+    /// Internal for the test of a worker that dies holding it.
+    func lock() -> Bool {
+        switch pthread_mutex_lock(mutex) {
+        case 0:
+            return true
+        case EOWNERDEAD:
+            // The worker that held the lock died, perhaps in the middle of a slot: start afresh.
+            pthread_mutex_consistent(mutex)
+            for index in 0..<slotCount { clear(slot(index)) }
+            Log.error("the session cache's lock was held by a worker that died: the cache was emptied")
+            return true
+        case let error:
+            Log.error("the session cache is passed by: \(SystemError("lock it", code: error))")
+            return false
+        }
     }
 
     func unlock() { pthread_mutex_unlock(mutex) }
