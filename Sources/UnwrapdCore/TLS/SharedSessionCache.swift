@@ -49,7 +49,7 @@ struct SharedSessionCache {
     }
 
     /// An empty table of `sessions` slots in `region` (`regionSize(sessions:)` zeroed bytes).
-    init(region: UnsafeMutableRawPointer, sessions: Int) throws(StartupError) {
+    private init(region: UnsafeMutableRawPointer, sessions: Int) throws(StartupError) {
         precondition(sessions > 0, "a session cache has at least one slot")
         base = region
         slotCount = sessions
