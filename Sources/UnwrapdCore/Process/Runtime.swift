@@ -109,9 +109,7 @@ struct Runtime {
                     "frontend \(frontend.displayName): no certificate (give a PEM file on the command line, "
                         + "pem-file or pem-dir)")
             }
-            let builder = ServerContextBuilder(
-                options: options, alpn: alpn, ticketKeys: ticketKeys,
-                sharesSessions: SessionCacheCallbacks.cache != nil)
+            let builder = ServerContextBuilder(options: options, alpn: alpn, ticketKeys: ticketKeys)
             let tls: UnsafeMutablePointer<FrontendTLS>
             do {
                 tls = try FrontendTLS.allocate(

@@ -20,8 +20,6 @@ struct ServerContextBuilder {
     let options: TLSOptions
     let alpn: ALPNProtocols?
     let ticketKeys: TicketKeys
-    /// Whether sessions go to the cache all workers share (`SessionCacheCallbacks`) instead of OpenSSL's own.
-    let sharesSessions: Bool
 
     /// A context for `certificate`, or a one-line error naming the file and what is wrong with it.
     func makeContext(for certificate: CertificateSource) throws(StartupError) -> ServerContext {
@@ -36,7 +34,7 @@ struct ServerContextBuilder {
             try configureClientVerification(context, mode: clientVerify)
             try SessionIDContext.install(in: context, clientVerify: clientVerify)
             try ticketKeys.install(in: context)
-            if sharesSessions { SessionCacheCallbacks.install(in: context) }
+            SessionCacheCallbacks.install(in: context)
             TicketCork.install(in: context)
             alpn?.install(in: context)
             let names = try CertificateNames.of(context: context, path: certificate.path)

@@ -16,8 +16,10 @@ enum SessionCacheCallbacks {
     nonisolated(unsafe) private static var scratch = UnsafeMutableRawPointer.allocate(
         byteCount: SharedSessionCache.maximumSessionSize, alignment: 16)
 
-    /// Routes `context`'s server session cache to the shared table.
+    /// Routes `context`'s server session cache to the shared table, when there is one (`session-cache` > 0; else
+    /// OpenSSL keeps its own).
     static func install(in context: OpaquePointer) {
+        guard cache != nil else { return }
         _ = unwrapd_SSL_CTX_set_session_cache_mode(
             context, UNWRAPD_SSL_SESS_CACHE_SERVER | UNWRAPD_SSL_SESS_CACHE_NO_INTERNAL)
         SSL_CTX_sess_set_new_cb(context, onNewSession)
