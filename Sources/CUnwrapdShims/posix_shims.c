@@ -27,8 +27,6 @@ int unwrapd_fcntl_get_flags(int fd) { return fcntl(fd, F_GETFL); }
 
 int unwrapd_fcntl_set_flags(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
 
-int unwrapd_fcntl_set_fd_flags(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
-
 int unwrapd_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
 
 static int set_disposition(int signal, void (*handler)(int)) {
@@ -40,8 +38,6 @@ static int set_disposition(int signal, void (*handler)(int)) {
 }
 
 int unwrapd_sigaction_ignore(int signal) { return set_disposition(signal, SIG_IGN); }
-
-int unwrapd_sigaction_default(int signal) { return set_disposition(signal, SIG_DFL); }
 
 ssize_t unwrapd_send_with_descriptor(int socket, const void *bytes, size_t length, int descriptor) {
     struct iovec part = {.iov_base = (void *)bytes, .iov_len = length};

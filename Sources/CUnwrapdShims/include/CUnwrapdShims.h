@@ -43,7 +43,6 @@ static const long UNWRAPD_SSL_SESS_CACHE_NO_INTERNAL = SSL_SESS_CACHE_NO_INTERNA
 // MARK: - OpenSSL ctrl macros
 
 static inline long unwrapd_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
-static inline long unwrapd_SSL_CTX_clear_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_clear_mode(ctx, mode); }
 static inline void unwrapd_SSL_CTX_set_read_ahead(SSL_CTX *ctx, int yes) { SSL_CTX_set_read_ahead(ctx, yes); }
 static inline int unwrapd_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {
     return (int)SSL_CTX_set_min_proto_version(ctx, version);
@@ -51,24 +50,12 @@ static inline int unwrapd_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int versio
 static inline int unwrapd_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version) {
     return (int)SSL_CTX_set_max_proto_version(ctx, version);
 }
-static inline int unwrapd_SSL_set_min_proto_version(SSL *ssl, int version) {
-    return (int)SSL_set_min_proto_version(ssl, version);
-}
-static inline int unwrapd_SSL_set_max_proto_version(SSL *ssl, int version) {
-    return (int)SSL_set_max_proto_version(ssl, version);
-}
 static inline int unwrapd_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list) {
     return (int)SSL_CTX_set1_groups_list(ctx, list);
 }
 static inline int unwrapd_SSL_CTX_set_dh_auto(SSL_CTX *ctx, int onoff) { return (int)SSL_CTX_set_dh_auto(ctx, onoff); }
 static inline long unwrapd_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_session_cache_mode(ctx, mode);
-}
-static inline long unwrapd_SSL_CTX_sess_set_cache_size(SSL_CTX *ctx, long size) {
-    return SSL_CTX_sess_set_cache_size(ctx, size);
-}
-static inline long unwrapd_SSL_CTX_set_timeout_seconds(SSL_CTX *ctx, long seconds) {
-    return SSL_CTX_set_timeout(ctx, seconds);
 }
 static inline int unwrapd_SSL_CTX_set_tlsext_ticket_keys(SSL_CTX *ctx, unsigned char *keys, long length) {
     return (int)SSL_CTX_set_tlsext_ticket_keys(ctx, keys, length);
@@ -115,7 +102,6 @@ static inline void unwrapd_ev_io_modify(ev_io *w, int events) { ev_io_modify(w, 
 static inline void unwrapd_ev_timer_init(ev_timer *w, unwrapd_timer_cb cb, double after, double repeat) {
     ev_timer_init(w, cb, after, repeat);
 }
-static inline void unwrapd_ev_timer_set(ev_timer *w, double after, double repeat) { ev_timer_set(w, after, repeat); }
 static inline void unwrapd_ev_signal_init(ev_signal *w, unwrapd_signal_cb cb, int signum) {
     ev_signal_init(w, cb, signum);
 }
@@ -133,7 +119,6 @@ void unwrapd_openlog(const char *ident, int facility);
 void unwrapd_syslog(int priority, const char *message);
 int unwrapd_fcntl_get_flags(int fd);
 int unwrapd_fcntl_set_flags(int fd, int flags);
-int unwrapd_fcntl_set_fd_flags(int fd, int flags);
 int unwrapd_open(const char *path, int flags, mode_t mode);
 int unwrapd_sigaction_ignore(int signal);
 /// Sends `length` bytes on a UNIX socket with `descriptor` attached (SCM_RIGHTS; -1 attaches none). Returns
@@ -142,7 +127,6 @@ ssize_t unwrapd_send_with_descriptor(int socket, const void *bytes, size_t lengt
 /// Receives up to `capacity` bytes from a UNIX socket; a descriptor that came with them is stored in `*descriptor`
 /// (else -1). Returns recvmsg's result.
 ssize_t unwrapd_receive_with_descriptor(int socket, void *bytes, size_t capacity, int *descriptor);
-int unwrapd_sigaction_default(int signal);
 /// timerfd_create(2) on CLOCK_MONOTONIC, nonblocking and close-on-exec (sys/timerfd.h is not part of Swift's Glibc
 /// module): a descriptor that becomes readable when the timer expires.
 int unwrapd_timerfd_create(void);
@@ -160,17 +144,10 @@ static inline size_t unwrapd_malloc_usable_size(void *block) { return malloc_usa
 /// Counters every worker updates with the atomics below. Plain `long` fields so that Swift imports the struct.
 typedef struct unwrapd_shared_counters {
     long open_connections;       ///< Connections open right now, all workers (the global cap applies to this).
-    long accepted;               ///< Connections accepted since start.
-    long handshakes_completed;
-    long handshakes_failed;
-    long backend_connect_failures;
-    long sessions_resumed;
 } unwrapd_shared_counters;
 
 // MARK: - Atomics on process-shared memory
 
-static inline long unwrapd_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-static inline void unwrapd_atomic_store(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 static inline long unwrapd_atomic_add(long *p, long delta) { return __atomic_add_fetch(p, delta, __ATOMIC_RELAXED); }
 /// Adds one to `*p` unless that would exceed `limit`; returns 1 when it did.
 static inline int unwrapd_atomic_increment_below(long *p, long limit) {

@@ -1,7 +1,7 @@
 import CUnwrapdShims
 import Glibc
 
-/// The counters all workers share (open connections for the global cap, totals for statistics), in one anonymous
+/// The counters all workers share (the open connections, for the global cap), in one anonymous
 /// shared mapping created by the parent before the first fork and inherited by every worker.
 enum SharedCounters {
     static func map() throws(StartupError) -> UnsafeMutablePointer<unwrapd_shared_counters> {

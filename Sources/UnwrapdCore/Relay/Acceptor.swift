@@ -54,7 +54,6 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
             }
             return
         }
-        pointee.shared.add(1, to: pointee.shared.accepted)
         ConnectionPointer.open(
             worker: self, frontend: listener.pointee.frontend, descriptor: descriptor, clientAddress: address)
     }

@@ -58,7 +58,6 @@ func onConnectionTimeout(_ loop: OpaquePointer?, _ timer: UnsafeMutablePointer<e
     case .readingProxyHeader, .handshaking:
         _ = connection.close(.handshakeTimedOut(seconds: worker.handshakeTimeout))
     case .connectingBackend:
-        worker.shared.add(1, to: worker.shared.backendConnectFailures)
         _ = connection.close(.backendConnectTimedOut(seconds: worker.connectTimeout))
     case .streaming:
         connection.uncorkClient()

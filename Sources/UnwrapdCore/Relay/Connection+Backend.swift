@@ -82,7 +82,6 @@ extension UnsafeMutablePointer where Pointee == Connection {
     }
 
     private func failBackendConnect(errno code: Int32) -> StepOutcome {
-        pointee.worker.pointee.shared.add(1, to: pointee.worker.pointee.shared.backendConnectFailures)
-        return close(.backendConnectFailed(errno: code))
+        close(.backendConnectFailed(errno: code))
     }
 }

@@ -23,21 +23,9 @@ extension UnsafeMutablePointer where Pointee == Connection {
 
 /// The shared counters, field by field, from offsets computed once (see above).
 extension UnsafeMutablePointer where Pointee == unwrapd_shared_counters {
-    private static let offsets = (
-        openConnections: MemoryLayout<unwrapd_shared_counters>.offset(of: \.open_connections)!,
-        accepted: MemoryLayout<unwrapd_shared_counters>.offset(of: \.accepted)!,
-        handshakesCompleted: MemoryLayout<unwrapd_shared_counters>.offset(of: \.handshakes_completed)!,
-        handshakesFailed: MemoryLayout<unwrapd_shared_counters>.offset(of: \.handshakes_failed)!,
-        backendConnectFailures: MemoryLayout<unwrapd_shared_counters>.offset(of: \.backend_connect_failures)!,
-        sessionsResumed: MemoryLayout<unwrapd_shared_counters>.offset(of: \.sessions_resumed)!
-    )
+    private static let openConnectionsOffset = MemoryLayout<unwrapd_shared_counters>.offset(of: \.open_connections)!
 
-    var openConnections: UnsafeMutablePointer<Int> { field(Self.offsets.openConnections) }
-    var accepted: UnsafeMutablePointer<Int> { field(Self.offsets.accepted) }
-    var handshakesCompleted: UnsafeMutablePointer<Int> { field(Self.offsets.handshakesCompleted) }
-    var handshakesFailed: UnsafeMutablePointer<Int> { field(Self.offsets.handshakesFailed) }
-    var backendConnectFailures: UnsafeMutablePointer<Int> { field(Self.offsets.backendConnectFailures) }
-    var sessionsResumed: UnsafeMutablePointer<Int> { field(Self.offsets.sessionsResumed) }
+    var openConnections: UnsafeMutablePointer<Int> { field(Self.openConnectionsOffset) }
 
     /// Adds `delta` to a counter (atomically: all workers share it).
     @inline(__always)

@@ -21,10 +21,8 @@ extension UnsafeMutablePointer where Pointee == Connection {
         case let outcome where outcome.isEndOfStream && BIO_number_read(SSL_get_rbio(ssl)) == 0:
             return close(.clientLeftBeforeHandshake)
         case .tlsError:
-            pointee.worker.pointee.shared.add(1, to: pointee.worker.pointee.shared.handshakesFailed)
             return refuse(.handshakeFailed(.tlsError))
         case let outcome:
-            pointee.worker.pointee.shared.add(1, to: pointee.worker.pointee.shared.handshakesFailed)
             return close(.handshakeFailed(outcome))
         }
     }
@@ -60,10 +58,6 @@ extension UnsafeMutablePointer where Pointee == Connection {
     }
 
     private func handshakeCompleted(_ ssl: OpaquePointer) -> StepOutcome {
-        let shared = pointee.worker.pointee.shared
-        shared.add(1, to: shared.handshakesCompleted)
-        let resumed = unwrapd_SSL_session_reused(ssl) != 0
-        if resumed { shared.add(1, to: shared.sessionsResumed) }
         Log.debug("\(pointee.clientAddress) on \(pointee.frontend.pointee.name): \(TLSSessionSummary.describe(ssl))")
         setInterest(clientWatcher, 0)
         pointee.phase = .connectingBackend
