@@ -1,101 +1,50 @@
-import Glibc
 import Testing
 
 @testable import UnwrapdCore
 
-/// The session table all workers share, on its own (the OpenSSL side: `ResumptionTests`).
+/// The session cache all workers share: which of its two tables a session goes to, by its size.
 @Suite struct SharedSessionCacheTests {
-    /// A table of `sessions` slots in a shared mapping, as the parent makes it.
-    private func cache(_ sessions: Int) throws -> SharedSessionCache {
-        try SharedSessionCache.map(sessions: sessions)
+    /// Standard sessions fill standard slots; a larger one goes to the large table.
+    @Test func aSessionTakesTheSmallestSlotItFits() throws {
+        let cache = try SharedSessionCache.map(sessions: 64)
+        let standard = [UInt8](repeating: 1, count: cache.standard.maximumSessionSize)
+        let larger = [UInt8](repeating: 2, count: cache.standard.maximumSessionSize + 1)
+        #expect(store(cache, "standard", standard))
+        #expect(store(cache, "larger", larger))
+        #expect(session(cache.standard, "standard") == standard)
+        #expect(session(cache.large, "standard") == nil)
+        #expect(session(cache.large, "larger") == larger)
+        #expect(session(cache.standard, "larger") == nil)
+        #expect(session(cache, "standard") == standard)
+        #expect(session(cache, "larger") == larger)
     }
 
-    private func store(_ cache: SharedSessionCache, _ id: String, _ session: [UInt8], expiry: Int64 = 100) -> Bool {
-        Array(id.utf8).withUnsafeBytes { id in
-            session.withUnsafeBytes { cache.store(id: id, session: $0, expiry: expiry, now: 10) }
-        }
-    }
-
-    /// The session stored under `id` at time `now`, or nil.
-    private func session(_ cache: SharedSessionCache, _ id: String, now: Int64 = 10) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: SharedSessionCache.maximumSessionSize)
-        let length = Array(id.utf8).withUnsafeBytes { id in
-            buffer.withUnsafeMutableBytes { cache.copySession(id: id, now: now, into: $0.baseAddress!) }
-        }
-        return length.map { Array(buffer.prefix($0)) }
-    }
-
-    @Test func aStoredSessionComesBackByItsIDOnly() throws {
-        let cache = try cache(64)
-        #expect(store(cache, "session-a", [1, 2, 3]))
-        #expect(store(cache, "session-b", [4]))
-        #expect(session(cache, "session-a") == [1, 2, 3])
-        #expect(session(cache, "session-b") == [4])
-        #expect(session(cache, "session-c") == nil)
-        #expect(session(cache, "session-") == nil)
-    }
-
-    @Test func storingAnIDAgainReplacesItsSession() throws {
-        let cache = try cache(64)
-        #expect(store(cache, "id", [1]))
-        #expect(store(cache, "id", [2, 2]))
-        #expect(session(cache, "id") == [2, 2])
-    }
-
-    @Test func anExpiredSessionIsGoneAndItsSlotReused() throws {
-        let cache = try cache(1)
-        #expect(store(cache, "old", [1], expiry: 20))
-        #expect(session(cache, "old", now: 19) == [1])
-        #expect(session(cache, "old", now: 20) == nil)
-        #expect(store(cache, "new", [2], expiry: 20))
-        #expect(session(cache, "new", now: 10) == [2])
-    }
-
-    /// Every slot a new session may take is in use: the oldest of them goes.
-    @Test func aFullTableGivesTheOldestSlotToANewSession() throws {
-        let cache = try cache(SharedSessionCache.probeLength)
-        let ids = (0..<SharedSessionCache.probeLength).map { "id-\($0)" }
-        for id in ids { #expect(store(cache, id, Array(id.utf8))) }
-        #expect(store(cache, "newest", [9]))
-        #expect(session(cache, ids[0]) == nil, "the oldest session")
-        for id in ids.dropFirst() { #expect(session(cache, id) == Array(id.utf8)) }
-        #expect(session(cache, "newest") == [9])
-    }
-
-    @Test func removeDropsOneSession() throws {
-        let cache = try cache(64)
-        #expect(store(cache, "a", [1]))
-        #expect(store(cache, "b", [2]))
-        Array("a".utf8).withUnsafeBytes { cache.remove(id: $0) }
-        #expect(session(cache, "a") == nil)
-        #expect(session(cache, "b") == [2])
-    }
-
-    @Test func refusesWhatASlotCannotHold() throws {
-        let cache = try cache(64)
-        let largest = [UInt8](repeating: 7, count: SharedSessionCache.maximumSessionSize)
+    /// Sessions up to nearly 4 KiB (client certificates up to about 3.8 KB) are cached; a larger one is not.
+    @Test func sessionsUpToALargeSlotAreCached() throws {
+        let cache = try SharedSessionCache.map(sessions: 64)
+        #expect(cache.maximumSessionSize > 3_800)
+        let largest = [UInt8](repeating: 3, count: cache.maximumSessionSize)
         #expect(store(cache, "largest", largest))
         #expect(session(cache, "largest") == largest)
-        #expect(!store(cache, "too large", largest + [7]))
-        #expect(!store(cache, String(repeating: "x", count: 33), [1]), "IDs are at most 32 bytes")
-        #expect(!store(cache, "", [1]))
+        #expect(!store(cache, "too large", largest + [3]))
+        #expect(session(cache, "too large") == nil)
     }
 
-    /// A worker that dies holding the lock: the next one gets it, empties the table (a slot may be half written),
-    /// and the table works on.
-    @Test func aWorkerThatDiesHoldingTheLockDoesNotStopTheOthers() throws {
-        let cache = try cache(64)
-        #expect(store(cache, "before", [1]))
-        let child = fork()
-        if child == 0 {
-            _ = cache.lock()
-            _exit(0)
+    @Test func removeDropsASessionFromEitherTable() throws {
+        let cache = try SharedSessionCache.map(sessions: 64)
+        #expect(store(cache, "standard", [1]))
+        #expect(store(cache, "larger", [UInt8](repeating: 2, count: 2_000)))
+        for id in ["standard", "larger"] {
+            Array(id.utf8).withUnsafeBytes { cache.remove(id: $0) }
+            #expect(session(cache, id) == nil, "\(id)")
         }
-        try #require(child > 0)
-        var status: Int32 = 0
-        #expect(waitpid(child, &status, 0) == child)
-        #expect(session(cache, "before") == nil)
-        #expect(store(cache, "after", [2]))
-        #expect(session(cache, "after") == [2])
+    }
+
+    /// The large table has a quarter of the standard one's slots, and at least one.
+    @Test(arguments: [(1, 1), (7, 1), (8, 2), (20_480, 5_120)])
+    func theLargeTableIsAQuarterOfTheStandardOne(sessions: Int, large: Int) throws {
+        let cache = try SharedSessionCache.map(sessions: sessions)
+        #expect(cache.standard.slotCount == sessions)
+        #expect(cache.large.slotCount == large)
     }
 }

@@ -58,6 +58,22 @@ import Testing
             TLSClientOptions(serverName: "a.example", maxVersion: .tls12, sessionTickets: false))
     }
 
+    /// A session that holds a large client certificate (here 40 subjectAltNames: about 2 KB serialised, more than a
+    /// standard slot of the cache holds) resumes by session ID all the same, from the cache's large table.
+    @Test func aSessionIDWithALargeClientCertificateResumesOnEitherWorker() throws {
+        try expectResumptionOnBothWorkers { fixture in
+            let certificates = fixture.certificates
+            let names = (0..<40).map { "host-\($0).clients.example.com" }
+            let certificate = try certificates.client(commonName: "large", dnsNames: names)
+            let verification = ["client-verify = required", "client-verify-ca = \"\(certificates.clientCAFile)\""]
+            let options = TLSClientOptions(serverName: "a.example", maxVersion: .tls12, sessionTickets: false)
+            return (
+                .clientCertificate(certificate, options),
+                [try DaemonProcess.configArgument(verification, in: fixture.directory)]
+            )
+        }
+    }
+
     /// The shared cache holds `session-cache` sessions and gives the oldest one's place to a new one: with room for
     /// one, a second client's session takes the first one's. `session-cache = 0` is each worker's own cache again,
     /// OpenSSL's, which holds 20 480 and keeps both.
@@ -97,10 +113,19 @@ import Testing
     private func expectResumptionOnBothWorkers(
         _ options: TLSClientOptions, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
+        try expectResumptionOnBothWorkers(sourceLocation: sourceLocation) { _ in (options, []) }
+    }
+
+    /// The same, with the client's options and further daemon arguments that `setUp` makes in the test's fixture.
+    private func expectResumptionOnBothWorkers(
+        sourceLocation: SourceLocation = #_sourceLocation,
+        setUp: (RelayFixture) throws -> (options: TLSClientOptions, arguments: [String])
+    ) throws {
         let fixture = try RelayFixture("resume-workers")
         defer { fixture.stop() }
         let port = fixture.port
-        let daemon = try fixture.startDaemon(["--workers=2", "--log-level=3"])
+        let (options, arguments) = try setUp(fixture)
+        let daemon = try fixture.startDaemon(["--workers=2", "--log-level=3"] + arguments)
         defer { daemon.kill() }
         try daemon.waitForChildren(count: 2)
 

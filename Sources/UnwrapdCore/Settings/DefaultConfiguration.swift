@@ -93,8 +93,9 @@ public enum DefaultConfiguration {
             # Supported groups (curves), in OpenSSL's syntax; OpenSSL's default when not set.
             # ecdh-curve = "X25519:prime256v1:secp384r1"
 
-            # TLS 1.2 sessions kept for resumption by session ID, in a cache all workers share (1 KiB each); 0 leaves
-            # each worker OpenSSL's own, so that a session resumes only on the worker that made it.
+            # TLS 1.2 sessions kept for resumption by session ID, in a cache all workers share (1 KiB each, and a
+            # quarter as many of 4 KiB for sessions with a large client certificate); 0 leaves each worker OpenSSL's
+            # own, so that a session resumes only on the worker that made it.
             session-cache = \(defaults.sessionCacheSize)
 
             # Protocols offered for ALPN, in order of preference; none when not set.

@@ -57,9 +57,10 @@ public struct Settings: Equatable, Sendable {
     /// The longest `--ticket-wait` accepted: 1 s.
     static let ticketWaitLimit = 1000
     /// `-C/--session-cache` (hitch's `session-cache`): TLS 1.2 sessions kept for session-ID resumption in a cache
-    /// all workers share (`SharedSessionCache`, 1 KiB each); 0 leaves each worker OpenSSL's own cache.
+    /// all workers share (`SharedSessionCache`: 1 KiB each, and a quarter as many of 4 KiB for large ones); 0 leaves
+    /// each worker OpenSSL's own cache.
     public var sessionCacheSize = 20_480
-    /// The largest `--session-cache` accepted: a GiB of shared memory.
+    /// The largest `--session-cache` accepted: two GiB of shared memory.
     static let sessionCacheLimit = 1 << 20
 
     /// `-r/--chroot`, `-u/--user`, `-g/--group`: applied to workers after binding and loading keys.

@@ -12,9 +12,9 @@ import Glibc
 enum SessionCacheCallbacks {
     /// The table, mapped by the parent before the contexts are made and inherited by every worker.
     nonisolated(unsafe) static var cache: SharedSessionCache?
-    /// Where a session is serialised to or copied out of the table (one per process, which has one thread).
+    /// Where a session is serialised to or copied out of the tables (one per process, which has one thread).
     nonisolated(unsafe) private static var scratch = UnsafeMutableRawPointer.allocate(
-        byteCount: SharedSessionCache.maximumSessionSize, alignment: 16)
+        byteCount: SessionTable.maximumSessionSize(slotSize: SharedSessionCache.largeSlotSize), alignment: 16)
 
     /// Routes `context`'s server session cache to the shared table, when there is one (`session-cache` > 0; else
     /// OpenSSL keeps its own).
@@ -37,7 +37,7 @@ enum SessionCacheCallbacks {
     fileprivate static func store(_ session: OpaquePointer) {
         guard let cache, SSL_SESSION_get_protocol_version(session) != TLS1_3_VERSION else { return }
         let length = i2d_SSL_SESSION(session, nil)
-        guard length > 0, Int(length) <= SharedSessionCache.maximumSessionSize else { return }
+        guard length > 0, Int(length) <= cache.maximumSessionSize else { return }
         var cursor: UnsafeMutablePointer<UInt8>? = scratch.assumingMemoryBound(to: UInt8.self)
         guard i2d_SSL_SESSION(session, &cursor) == length else { return }
         let expiry = Int64(SSL_SESSION_get_time(session)) + Int64(SSL_SESSION_get_timeout(session))

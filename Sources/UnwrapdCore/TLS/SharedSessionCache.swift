@@ -1,174 +1,49 @@
-import Glibc
-
-/// The TLS session-ID cache every worker shares (TLS 1.2 resumption without tickets): a fixed table of serialised
-/// sessions in one `MAP_SHARED` mapping the parent creates before forking, behind a process-shared robust mutex.
+/// The TLS session-ID cache every worker shares (TLS 1.2 resumption without tickets): two `SessionTable`s, one of
+/// 1 KiB slots for `session-cache` sessions and one of 4 KiB slots, a quarter as many, for sessions that do not fit
+/// the first.
 ///
-/// Open addressing over `slotCount` slots of `slotSize` bytes: a session ID is looked for in the `probeLength`
-/// slots from its hash on, and a new session takes the first free or expired slot there, else the oldest one, so
-/// every operation touches at most `probeLength` slots and the table never grows. A session whose serialised form
-/// does not fit a slot (one with a large client certificate) is not cached; it still resumes with a ticket.
-/// A worker that dies holding the lock leaves the next one to take it `EOWNERDEAD`: that one empties the table (a
-/// slot may be half written) and goes on.
+/// Why two: a serialised session holds the client's certificate when there is one, so with `client-verify` it is
+/// the certificate's size and some 200 bytes: a session with an RSA-2048 client certificate of 773 bytes still fit
+/// 1 KiB, one with an RSA-4096 certificate of 1 029 bytes did not, and OpenSSL's own cache is off, so such a session
+/// could never resume by ID. Slots of 4 KiB for all would make the table four times the size for the sessions that
+/// need none of it. Pages of either table become memory only when used. A session larger than a large slot (a
+/// client certificate over about 3.8 KB) is not cached and resumes with a ticket only.
 struct SharedSessionCache {
-    /// Bytes per slot: the header below and the session.
-    static let slotSize = 1024
-    /// Slots looked at per operation.
-    static let probeLength = 8
-    /// The longest session ID (`SSL_MAX_SSL_SESSION_ID_LENGTH`).
-    static let maximumIDLength = 32
-    /// The largest serialised session a slot holds.
-    static let maximumSessionSize = slotSize - Slot.sessionOffset
-    /// Bytes before the first slot: the mutex and the stamp counter, rounded to a cache line.
-    static let headerSize = (MemoryLayout<pthread_mutex_t>.size + 8 + 63) & ~63
+    static let standardSlotSize = 1024
+    static let largeSlotSize = 4096
+    /// Standard slots per large one.
+    static let largeShare = 4
 
-    /// A slot's fields, by offset: stamp (UInt64, 0 = empty; the higher, the newer), expiry (Int64, seconds since
-    /// the epoch), ID length (UInt8), session length (UInt16), ID (32 bytes), session.
-    private enum Slot {
-        static let stampOffset = 0
-        static let expiryOffset = 8
-        static let idLengthOffset = 16
-        static let sessionLengthOffset = 18
-        static let idOffset = 20
-        static let sessionOffset = idOffset + SharedSessionCache.maximumIDLength
-    }
+    let standard: SessionTable
+    let large: SessionTable
 
-    private let base: UnsafeMutableRawPointer
-    let slotCount: Int
+    /// The largest serialised session cached.
+    var maximumSessionSize: Int { large.maximumSessionSize }
 
-    /// The bytes a table of `sessions` slots takes.
-    static func regionSize(sessions: Int) -> Int { headerSize + sessions * slotSize }
-
-    /// A table of `sessions` slots in a new anonymous shared mapping (pages become memory as slots are used).
+    /// The tables for `sessions` standard sessions (and a quarter as many large ones), in new shared mappings.
     static func map(sessions: Int) throws(StartupError) -> SharedSessionCache {
-        guard
-            let region = mmap(
-                nil, regionSize(sessions: sessions), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-            region != MAP_FAILED
-        else { throw .system(SystemError("mmap the session cache (session-cache = \(sessions))")) }
-        return try SharedSessionCache(region: region, sessions: sessions)
+        SharedSessionCache(
+            standard: try SessionTable.map(sessions: sessions, slotSize: standardSlotSize),
+            large: try SessionTable.map(sessions: max(sessions / largeShare, 1), slotSize: largeSlotSize))
     }
 
-    /// An empty table of `sessions` slots in `region` (`regionSize(sessions:)` zeroed bytes).
-    private init(region: UnsafeMutableRawPointer, sessions: Int) throws(StartupError) {
-        precondition(sessions > 0, "a session cache has at least one slot")
-        base = region
-        slotCount = sessions
-        var attributes = pthread_mutexattr_t()
-        pthread_mutexattr_init(&attributes)
-        defer { pthread_mutexattr_destroy(&attributes) }
-        pthread_mutexattr_setpshared(&attributes, Int32(PTHREAD_PROCESS_SHARED))
-        pthread_mutexattr_setrobust(&attributes, Int32(PTHREAD_MUTEX_ROBUST))
-        let result = pthread_mutex_init(mutex, &attributes)
-        guard result == 0 else { throw .system(SystemError("initialise the session cache's lock", code: result)) }
-    }
-
-    /// Stores `session` (serialised) under `id` until `expiry`, in place of an older one with that ID. Returns
-    /// false when it does not fit a slot or the ID is longer than TLS allows.
+    /// Stores `session` under `id` in the table whose slots it fits. Returns false when it fits neither (or the
+    /// ID is longer than TLS allows).
     @discardableResult
     func store(id: UnsafeRawBufferPointer, session: UnsafeRawBufferPointer, expiry: Int64, now: Int64) -> Bool {
-        guard !id.isEmpty, id.count <= Self.maximumIDLength, session.count <= Self.maximumSessionSize else {
-            return false
-        }
-        guard lock() else { return false }
-        defer { unlock() }
-        let slot = find(id) ?? freeSlot(for: id, now: now)
-        stampCounter += 1
-        slot.storeBytes(of: stampCounter, toByteOffset: Slot.stampOffset, as: UInt64.self)
-        slot.storeBytes(of: expiry, toByteOffset: Slot.expiryOffset, as: Int64.self)
-        slot.storeBytes(of: UInt8(id.count), toByteOffset: Slot.idLengthOffset, as: UInt8.self)
-        slot.storeBytes(of: UInt16(session.count), toByteOffset: Slot.sessionLengthOffset, as: UInt16.self)
-        (slot + Slot.idOffset).copyMemory(from: id.baseAddress!, byteCount: id.count)
-        (slot + Slot.sessionOffset).copyMemory(from: session.baseAddress!, byteCount: session.count)
-        return true
+        let table = session.count <= standard.maximumSessionSize ? standard : large
+        return table.store(id: id, session: session, expiry: expiry, now: now)
     }
 
     /// Copies the session stored under `id` into `buffer` (at least `maximumSessionSize` bytes) and returns its
-    /// length; `nil` when there is none or it expired before `now` (it is then dropped).
+    /// length; `nil` when neither table has it, or it expired.
     func copySession(id: UnsafeRawBufferPointer, now: Int64, into buffer: UnsafeMutableRawPointer) -> Int? {
-        guard !id.isEmpty, id.count <= Self.maximumIDLength else { return nil }
-        guard lock() else { return nil }
-        defer { unlock() }
-        guard let slot = find(id) else { return nil }
-        guard slot.load(fromByteOffset: Slot.expiryOffset, as: Int64.self) > now else {
-            clear(slot)
-            return nil
-        }
-        let length = Int(slot.load(fromByteOffset: Slot.sessionLengthOffset, as: UInt16.self))
-        buffer.copyMemory(from: slot + Slot.sessionOffset, byteCount: length)
-        return length
+        standard.copySession(id: id, now: now, into: buffer) ?? large.copySession(id: id, now: now, into: buffer)
     }
 
-    /// Drops the session stored under `id`, if any.
+    /// Drops the session stored under `id`, from whichever table holds it.
     func remove(id: UnsafeRawBufferPointer) {
-        guard !id.isEmpty, id.count <= Self.maximumIDLength else { return }
-        guard lock() else { return }
-        defer { unlock() }
-        if let slot = find(id) { clear(slot) }
+        standard.remove(id: id)
+        large.remove(id: id)
     }
-
-    // MARK: - The table (callers hold the lock)
-
-    private var mutex: UnsafeMutablePointer<pthread_mutex_t> { base.assumingMemoryBound(to: pthread_mutex_t.self) }
-
-    /// The last stamp given; stamps order the slots by age.
-    private var stampCounter: UInt64 {
-        get { base.load(fromByteOffset: MemoryLayout<pthread_mutex_t>.size, as: UInt64.self) }
-        nonmutating set {
-            base.storeBytes(of: newValue, toByteOffset: MemoryLayout<pthread_mutex_t>.size, as: UInt64.self)
-        }
-    }
-
-    private func slot(_ index: Int) -> UnsafeMutableRawPointer { base + Self.headerSize + index * Self.slotSize }
-
-    /// The slots an ID may be in, in probe order.
-    private func probe(_ id: UnsafeRawBufferPointer) -> some Sequence<UnsafeMutableRawPointer> {
-        // FNV-1a: server-made IDs are random, so any mixing would do; this one also spreads short ones.
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in id { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let first = Int(hash % UInt64(slotCount))
-        return (0..<min(Self.probeLength, slotCount)).lazy.map { slot((first + $0) % slotCount) }
-    }
-
-    private func find(_ id: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer? {
-        probe(id).first { slot in
-            slot.load(fromByteOffset: Slot.stampOffset, as: UInt64.self) != 0
-                && Int(slot.load(fromByteOffset: Slot.idLengthOffset, as: UInt8.self)) == id.count
-                && memcmp(slot + Slot.idOffset, id.baseAddress!, id.count) == 0
-        }
-    }
-
-    /// An empty or expired slot for `id`, else the oldest one it may be in.
-    private func freeSlot(for id: UnsafeRawBufferPointer, now: Int64) -> UnsafeMutableRawPointer {
-        var oldest: (slot: UnsafeMutableRawPointer, stamp: UInt64)?
-        for slot in probe(id) {
-            let stamp = slot.load(fromByteOffset: Slot.stampOffset, as: UInt64.self)
-            if stamp == 0 || slot.load(fromByteOffset: Slot.expiryOffset, as: Int64.self) <= now { return slot }
-            if oldest == nil || stamp < oldest!.stamp { oldest = (slot, stamp) }
-        }
-        return oldest!.slot
-    }
-
-    private func clear(_ slot: UnsafeMutableRawPointer) {
-        slot.storeBytes(of: 0, toByteOffset: Slot.stampOffset, as: UInt64.self)
-    }
-
-    /// Takes the lock; false (the cache is passed by) should it ever fail otherwise than by its owner's death.
-    /// Internal for the test of a worker that dies holding it.
-    func lock() -> Bool {
-        switch pthread_mutex_lock(mutex) {
-        case 0:
-            return true
-        case EOWNERDEAD:
-            // The worker that held the lock died, perhaps in the middle of a slot: start afresh.
-            pthread_mutex_consistent(mutex)
-            for index in 0..<slotCount { clear(slot(index)) }
-            Log.error("the session cache's lock was held by a worker that died: the cache was emptied")
-            return true
-        case let error:
-            Log.error("the session cache is passed by: \(SystemError("lock it", code: error))")
-            return false
-        }
-    }
-
-    func unlock() { pthread_mutex_unlock(mutex) }
 }

@@ -75,10 +75,10 @@ final class TestCertificates: Sendable {
 
     // MARK: - Clients
 
-    /// A client certificate with CN `commonName`, issued by `clientCAFile`.
-    func client(commonName: String, keyType: KeyType = .ecdsaP256) throws -> CertificateFiles {
+    /// A client certificate with CN `commonName` (and `dnsNames` as subjectAltNames), issued by `clientCAFile`.
+    func client(commonName: String, keyType: KeyType = .ecdsaP256, dnsNames: [String] = []) throws -> CertificateFiles {
         try leaf(
-            named: "client-\(commonName)", commonName: commonName, dnsNames: [], server: false,
+            named: "client-\(commonName)", commonName: commonName, dnsNames: dnsNames, server: false,
             keyType: keyType, issuer: (authorities.clientCACertificate, authorities.clientCAKey))
     }
 
