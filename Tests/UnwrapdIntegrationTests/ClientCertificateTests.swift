@@ -5,10 +5,10 @@ import Testing
 /// alert that says why (TLS 1.2: during the handshake; TLS 1.3: on its first read, after its side of the handshake
 /// completed) and the daemon logs the reason.
 @Suite struct ClientCertificateTests {
-    static let versions = [TLSVersion.tls12, .tls13]
+    private static let versions = [TLSVersion.tls12, .tls13]
 
     /// `client-verify = MODE` and the kit's client CA.
-    func verification(_ mode: String, _ certificates: TestCertificates) -> [String] {
+    static func verification(_ mode: String, _ certificates: TestCertificates) -> [String] {
         ["client-verify = \(mode)", "client-verify-ca = \"\(certificates.clientCAFile)\""]
     }
 
@@ -16,17 +16,18 @@ import Testing
     private func startDaemon(_ fixture: RelayFixture, verifying mode: String, _ extra: [String] = []) throws
         -> DaemonProcess
     {
-        let config = try DaemonProcess.configArgument(verification(mode, fixture.certificates), in: fixture.directory)
+        let config = try DaemonProcess.configArgument(
+            Self.verification(mode, fixture.certificates), in: fixture.directory)
         return try fixture.startDaemon([config] + extra)
     }
 
     /// `backend = ...` and `pem-file = ...` of `fixture`, for a config file that names its frontends itself.
-    func backendAndCertificate(_ fixture: RelayFixture) -> [String] {
+    private func backendAndCertificate(_ fixture: RelayFixture) -> [String] {
         ["backend = \"\(fixture.backend.hitchAddress)\"", "pem-file = \"\(fixture.pem)\""]
     }
 
     /// A `frontend` block for 127.0.0.1:`port` with `settings` in it.
-    func frontendBlock(_ port: UInt16, _ settings: [String] = []) -> [String] {
+    private func frontendBlock(_ port: UInt16, _ settings: [String] = []) -> [String] {
         ["frontend = {", "    host = \"127.0.0.1\"", "    port = \"\(port)\""] + settings.map { "    " + $0 } + ["}"]
     }
 
@@ -36,13 +37,11 @@ import Testing
         version == .tls13 ? .certificateRequired : .handshakeFailure
     }
 
-    /// A client pinned to `version` that presents `certificate` (none when nil) and offers `session`, if any.
-    func client(
-        _ port: UInt16, _ version: TLSVersion, certificate: CertificateFiles?, serverName: String? = nil,
-        session: TLSSession? = nil
+    /// A client pinned to `version` that presents `certificate` (none when nil).
+    private func client(
+        _ port: UInt16, _ version: TLSVersion, certificate: CertificateFiles?, serverName: String? = nil
     ) throws -> TLSTestClient {
         var options = TLSClientOptions(serverName: serverName, minVersion: version, maxVersion: version)
-        options.session = session
         if let certificate { options = .clientCertificate(certificate, options) }
         return try TLSTestClient(port: port, options: options)
     }
@@ -193,9 +192,9 @@ import Testing
     /// returned port asks for none.
     func startStrictAndOpenFrontends(_ fixture: RelayFixture) throws -> (daemon: DaemonProcess, open: UInt16) {
         let open = try Ports.freeTCPPort()
+        let strict = frontendBlock(fixture.port, Self.verification("required", fixture.certificates))
         let config = try DaemonProcess.configArgument(
-            backendAndCertificate(fixture) + frontendBlock(fixture.port, verification("required", fixture.certificates))
-                + frontendBlock(open), in: fixture.directory)
+            backendAndCertificate(fixture) + strict + frontendBlock(open), in: fixture.directory)
         return (try DaemonProcess.start([config], in: fixture.directory), open)
     }
 
@@ -227,7 +226,7 @@ import Testing
         let (certificates, backend, open) = (fixture.certificates, fixture.backend, fixture.port)
         let inheriting = try Ports.freeTCPPort()
         let config = try DaemonProcess.configArgument(
-            backendAndCertificate(fixture) + verification("required", certificates)
+            backendAndCertificate(fixture) + Self.verification("required", certificates)
                 + frontendBlock(open, ["client-verify = none"]) + frontendBlock(inheriting), in: fixture.directory)
         let daemon = try DaemonProcess.start([config, "--log-level=3"], in: fixture.directory)
         defer { daemon.kill() }
