@@ -47,6 +47,20 @@ import Testing
         #expect(session(cache, "newest") == [9])
     }
 
+    /// A TLS 1.3 stateful ticket's session resumes once (`session-tickets = off`); a session ID's as often as asked.
+    @Test func aSingleUseSessionIsCopiedOutOnce() throws {
+        let cache = try cache(64)
+        #expect(store(cache, "ticket", [1, 3], singleUse: true))
+        #expect(store(cache, "session ID", [1, 2]))
+        #expect(session(cache, "ticket") == [1, 3])
+        #expect(session(cache, "ticket") == nil, "a second use")
+        #expect(session(cache, "session ID") == [1, 2])
+        #expect(session(cache, "session ID") == [1, 2])
+        #expect(store(cache, "session ID", [4], singleUse: true), "stored again, as single-use")
+        #expect(session(cache, "session ID") == [4])
+        #expect(session(cache, "session ID") == nil)
+    }
+
     @Test func removeDropsOneSession() throws {
         let cache = try cache(64)
         #expect(store(cache, "a", [1]))

@@ -30,6 +30,15 @@ import Testing
         #expect(session(cache, "too large") == nil)
     }
 
+    /// Single use holds in the large table too: a TLS 1.3 session with a large client certificate resumes once.
+    @Test func aLargeSingleUseSessionIsCopiedOutOnce() throws {
+        let cache = try SharedSessionCache.map(sessions: 64)
+        let larger = [UInt8](repeating: 5, count: cache.standard.maximumSessionSize + 1)
+        #expect(store(cache, "larger", larger, singleUse: true))
+        #expect(session(cache, "larger") == larger)
+        #expect(session(cache, "larger") == nil)
+    }
+
     @Test func removeDropsASessionFromEitherTable() throws {
         let cache = try SharedSessionCache.map(sessions: 64)
         #expect(store(cache, "standard", [1]))

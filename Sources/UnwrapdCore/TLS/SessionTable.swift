@@ -6,7 +6,8 @@ import Glibc
 /// Open addressing over `slotCount` slots of `slotSize` bytes: a session ID is looked for in the `probeLength`
 /// slots from its hash on, and a new session takes the first free or expired slot there, else the oldest one, so
 /// every operation touches at most `probeLength` slots and the table never grows. A session whose serialised form
-/// does not fit a slot is refused. A worker that dies holding the lock leaves the next one to take it
+/// does not fit a slot is refused. A single-use session (a TLS 1.3 stateful ticket's) leaves the table when it is
+/// copied out. A worker that dies holding the lock leaves the next one to take it
 /// `EOWNERDEAD`: that one empties the table (a slot may be half written) and goes on.
 struct SessionTable {
     /// Slots looked at per operation.
@@ -17,11 +18,12 @@ struct SessionTable {
     static let headerSize = (MemoryLayout<pthread_mutex_t>.size + 8 + 63) & ~63
 
     /// A slot's fields, by offset: stamp (UInt64, 0 = empty; the higher, the newer), expiry (Int64, seconds since
-    /// the epoch), ID length (UInt8), session length (UInt16), ID (32 bytes), session.
+    /// the epoch), ID length (UInt8), single use (UInt8, 0 or 1), session length (UInt16), ID (32 bytes), session.
     private enum Slot {
         static let stampOffset = 0
         static let expiryOffset = 8
         static let idLengthOffset = 16
+        static let singleUseOffset = 17
         static let sessionLengthOffset = 18
         static let idOffset = 20
         static let sessionOffset = idOffset + SessionTable.maximumIDLength
@@ -68,10 +70,14 @@ struct SessionTable {
         guard result == 0 else { throw .system(SystemError("initialise the session cache's lock", code: result)) }
     }
 
-    /// Stores `session` (serialised) under `id` until `expiry`, in place of an older one with that ID. Returns
-    /// false when it does not fit a slot or the ID is longer than TLS allows.
+    /// Stores `session` (serialised) under `id` until `expiry`, in place of an older one with that ID; a
+    /// `singleUse` one is dropped when it is first copied out. Returns false when it does not fit a slot or the ID
+    /// is longer than TLS allows.
     @discardableResult
-    func store(id: UnsafeRawBufferPointer, session: UnsafeRawBufferPointer, expiry: Int64, now: Int64) -> Bool {
+    func store(
+        id: UnsafeRawBufferPointer, session: UnsafeRawBufferPointer, expiry: Int64, now: Int64,
+        singleUse: Bool = false
+    ) -> Bool {
         guard !id.isEmpty, id.count <= Self.maximumIDLength, session.count <= maximumSessionSize else {
             return false
         }
@@ -82,6 +88,7 @@ struct SessionTable {
         slot.storeBytes(of: stampCounter, toByteOffset: Slot.stampOffset, as: UInt64.self)
         slot.storeBytes(of: expiry, toByteOffset: Slot.expiryOffset, as: Int64.self)
         slot.storeBytes(of: UInt8(id.count), toByteOffset: Slot.idLengthOffset, as: UInt8.self)
+        slot.storeBytes(of: singleUse ? 1 : 0, toByteOffset: Slot.singleUseOffset, as: UInt8.self)
         slot.storeBytes(of: UInt16(session.count), toByteOffset: Slot.sessionLengthOffset, as: UInt16.self)
         (slot + Slot.idOffset).copyMemory(from: id.baseAddress!, byteCount: id.count)
         (slot + Slot.sessionOffset).copyMemory(from: session.baseAddress!, byteCount: session.count)
@@ -89,7 +96,8 @@ struct SessionTable {
     }
 
     /// Copies the session stored under `id` into `buffer` (at least `maximumSessionSize` bytes) and returns its
-    /// length; `nil` when there is none or it expired before `now` (it is then dropped).
+    /// length; `nil` when there is none or it expired before `now` (it is then dropped). A single-use session is
+    /// dropped as it is copied.
     func copySession(id: UnsafeRawBufferPointer, now: Int64, into buffer: UnsafeMutableRawPointer) -> Int? {
         guard !id.isEmpty, id.count <= Self.maximumIDLength else { return nil }
         guard lock() else { return nil }
@@ -101,6 +109,7 @@ struct SessionTable {
         }
         let length = Int(slot.load(fromByteOffset: Slot.sessionLengthOffset, as: UInt16.self))
         buffer.copyMemory(from: slot + Slot.sessionOffset, byteCount: length)
+        if slot.load(fromByteOffset: Slot.singleUseOffset, as: UInt8.self) != 0 { clear(slot) }
         return length
     }
 

@@ -3,17 +3,21 @@
 /// What the session-cache tests store and look up: one `SessionTable`, or the `SharedSessionCache` of two.
 protocol SessionStoring {
     var maximumSessionSize: Int { get }
-    func store(id: UnsafeRawBufferPointer, session: UnsafeRawBufferPointer, expiry: Int64, now: Int64) -> Bool
+    func store(
+        id: UnsafeRawBufferPointer, session: UnsafeRawBufferPointer, expiry: Int64, now: Int64, singleUse: Bool
+    ) -> Bool
     func copySession(id: UnsafeRawBufferPointer, now: Int64, into buffer: UnsafeMutableRawPointer) -> Int?
 }
 
 extension SessionTable: SessionStoring {}
 extension SharedSessionCache: SessionStoring {}
 
-/// Stores `session` under `id` at time 10, until `expiry`.
-func store(_ cache: some SessionStoring, _ id: String, _ session: [UInt8], expiry: Int64 = 100) -> Bool {
+/// Stores `session` under `id` at time 10, until `expiry` (`singleUse`: until it is first looked up).
+func store(
+    _ cache: some SessionStoring, _ id: String, _ session: [UInt8], expiry: Int64 = 100, singleUse: Bool = false
+) -> Bool {
     Array(id.utf8).withUnsafeBytes { id in
-        session.withUnsafeBytes { cache.store(id: id, session: $0, expiry: expiry, now: 10) }
+        session.withUnsafeBytes { cache.store(id: id, session: $0, expiry: expiry, now: 10, singleUse: singleUse) }
     }
 }
 
