@@ -191,6 +191,7 @@ import Testing
             coalesce-wait = 50
             ticket-wait = 5
             session-cache = 100
+            session-tickets = off
             chroot = "/var/empty"
             user = "unwrapd"
             group = "nogroup"
@@ -237,6 +238,7 @@ import Testing
         #expect(settings.coalesceWaitMicroseconds == 50)
         #expect(settings.ticketWaitMilliseconds == 5)
         #expect(settings.sessionCacheSize == 100)
+        #expect(!settings.sessionTickets)
         #expect(settings.chroot == "/var/empty")
         #expect(settings.user == "unwrapd")
         #expect(settings.group == "nogroup")

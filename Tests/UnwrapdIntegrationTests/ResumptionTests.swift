@@ -58,6 +58,55 @@ import Testing
             TLSClientOptions(serverName: "a.example", maxVersion: .tls12, sessionTickets: false))
     }
 
+    /// `session-tickets = off`: no ticket carries the session. TLS 1.2 resumes by session ID; a TLS 1.3 ticket is a
+    /// session ID of the shared cache (32 bytes, where an encrypted session is 200 or more), resumes on either worker,
+    /// and only once. Each connection resumes with the session the one before it brought, until one lands on the
+    /// other worker (40 tries miss it with chance 2^-40).
+    @Test(arguments: [TLSVersion.tls12, .tls13])
+    func withTicketsOffSessionsResumeFromTheSharedCache(version: TLSVersion) throws {
+        let fixture = try RelayFixture("resume-stateful")
+        defer { fixture.stop() }
+        let port = fixture.port
+        let daemon = try fixture.startDaemon(["--workers=2", "--log-level=3", "--session-tickets=off"])
+        defer { daemon.kill() }
+        try daemon.waitForChildren(count: 2)
+        let options = TLSClientOptions(serverName: "a.example", minVersion: version, maxVersion: version)
+
+        let first = try TLSTestClient(port: port, options: options)
+        try first.handshake()
+        #expect(!first.sessionReused)
+        let firstSession = try first.resumableSession()
+        #expect(firstSession.ticketLength == (version == .tls13 ? 32 : 0))
+        let issuer = try #require(try handshakeLine(daemon, clientPort: first.localPort).worker)
+        first.close()
+
+        var session = firstSession
+        var workersSeen: [Int] = []
+        for _ in 0..<40 {
+            var resuming = options
+            resuming.session = session
+            let client = try TLSTestClient(port: port, options: resuming)
+            defer { client.close() }
+            try client.handshake()
+            #expect(client.sessionReused)
+            #expect(try client.roundTrip("resumed\n") == "resumed\n")
+            let (worker, line) = try handshakeLine(daemon, clientPort: client.localPort)
+            #expect(line.hasSuffix(", resumed"), "\(line)")
+            session = try client.resumableSession()
+            let seen = try #require(worker, "no worker number in \(line)")
+            workersSeen.append(seen)
+            if seen != issuer { break }
+        }
+        #expect(workersSeen.contains { $0 != issuer }, "every connection landed on worker \(issuer): \(workersSeen)")
+
+        var again = options
+        again.session = firstSession
+        let replay = try TLSTestClient(port: port, options: again)
+        defer { replay.close() }
+        try replay.handshake()
+        #expect(replay.sessionReused == (version == .tls12), "the first session offered a second time")
+    }
+
     /// A session that holds a large client certificate (here 40 subjectAltNames: more than a standard slot of the
     /// cache holds; with standard slots only, this test fails) resumes by session ID all the same, from the cache's
     /// large table.

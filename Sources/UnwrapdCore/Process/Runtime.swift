@@ -94,9 +94,10 @@ struct Runtime {
         if let directory = settings.pemDirectory {
             global = try PEMDirectory.certificates(in: directory, matching: settings.pemDirectoryGlob) + global
         }
-        let ticketKeys = try TicketKeys()
+        let ticketKeys = settings.sessionTickets ? try TicketKeys() : nil
         if settings.sessionCacheSize > 0 {
             SessionCacheCallbacks.cache = try SharedSessionCache.map(sessions: settings.sessionCacheSize)
+            SessionCacheCallbacks.storesTLS13Sessions = !settings.sessionTickets
         }
         let alpn = try ALPNProtocols(settings.alpnProtocols)
         var prepared: [PreparedFrontend] = []

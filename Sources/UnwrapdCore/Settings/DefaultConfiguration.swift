@@ -98,6 +98,12 @@ public enum DefaultConfiguration {
             # own, so that a session resumes only on the worker that made it.
             session-cache = \(defaults.sessionCacheSize)
 
+            # (unwrapd) Session tickets. on: the session travels in the ticket, encrypted with keys made at start, so
+            # any number of clients resume (TLS 1.2 and 1.3). off: TLS 1.2 resumes by session ID only, and a TLS 1.3
+            # ticket is the key to a session in the cache above, which resumes once and then is gone: nothing that
+            # outlives the session can decrypt it later, at the cost of a cache slot per client.
+            session-tickets = \(onOff(defaults.sessionTickets))
+
             # Protocols offered for ALPN, in order of preference; none when not set.
             # alpn-protos = "h2,http/1.1"
 

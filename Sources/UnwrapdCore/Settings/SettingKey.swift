@@ -53,7 +53,9 @@ enum SettingKey: String, CaseIterable, Sendable {
     case logFile = "log-filename"
     case syslog
     case syslogFacility = "syslog-facility"
+    // Sessions.
     case sessionCache = "session-cache"
+    case sessionTickets = "session-tickets"
     // Accepted for compatibility, not supported yet (see `Settings.unsupportedFeatures`).
     case ocspDirectory = "ocsp-dir"
     case ocspVerifyStaple = "ocsp-verify-staple"

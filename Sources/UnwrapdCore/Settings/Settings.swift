@@ -62,6 +62,9 @@ public struct Settings: Equatable, Sendable {
     public var sessionCacheSize = 20_480
     /// The largest `--session-cache` accepted: two GiB of shared memory.
     static let sessionCacheLimit = 1 << 20
+    /// `--session-tickets` (unwrapd's own): stateless session tickets (TLS 1.2 and 1.3) when on; when off, TLS 1.2
+    /// resumes by session ID and TLS 1.3 tickets are single-use keys to sessions in the session cache.
+    public var sessionTickets = true
 
     /// `-r/--chroot`, `-u/--user`, `-g/--group`: applied to workers after binding and loading keys.
     public var chroot: String? = nil

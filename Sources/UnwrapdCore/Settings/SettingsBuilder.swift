@@ -106,6 +106,7 @@ struct SettingsBuilder {
                 try SettingValue.integer(
                     text, in: 0...Settings.sessionCacheLimit,
                     expected: "a number of sessions up to \(Settings.sessionCacheLimit), 0 for each worker's own"))
+        case .sessionTickets: settings.sessionTickets = try parse(try SettingValue.boolean(text))
         case .sharedCacheListen: settings.sharedCacheListen = SettingValue.optionalText(text)
         case .sharedCachePeer: if !text.isEmpty { settings.sharedCachePeers.append(text) }
         case .sharedCacheInterface: settings.sharedCacheInterface = SettingValue.optionalText(text)

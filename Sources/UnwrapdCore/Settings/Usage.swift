@@ -128,6 +128,10 @@ public enum Usage {
                         "-C  --session-cache=NUM", "Enable and set SSL session cache to specified number",
                         "of sessions, shared by all workers; 0: each worker its own "
                             + "(Default: \(defaults.sessionCacheSize))"),
+                    Option(
+                        "--session-tickets[=on|off]", "Session tickets; off: TLS 1.2 resumes by session ID and",
+                        "TLS 1.3 tickets are single-use keys to the session cache "
+                            + "(Default: on) (unwrapd)"),
                 ]),
             Section(
                 title: "SECURITY",

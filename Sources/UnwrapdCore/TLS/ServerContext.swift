@@ -19,7 +19,9 @@ struct ServerContext {
 struct ServerContextBuilder {
     let options: TLSOptions
     let alpn: ALPNProtocols?
-    let ticketKeys: TicketKeys
+    /// The keys of stateless session tickets; nil with `session-tickets = off` (OpenSSL's `SSL_OP_NO_TICKET`: TLS 1.2
+    /// resumes by session ID, TLS 1.3 tickets name a session in the session cache).
+    let ticketKeys: TicketKeys?
 
     /// A context for `certificate`, or a one-line error naming the file and what is wrong with it.
     func makeContext(for certificate: CertificateSource) throws(StartupError) -> ServerContext {
@@ -33,7 +35,7 @@ struct ServerContextBuilder {
             let clientVerify = certificate.clientVerify ?? options.clientVerify
             try configureClientVerification(context, mode: clientVerify)
             try SessionIDContext.install(in: context, clientVerify: clientVerify)
-            try ticketKeys.install(in: context)
+            try ticketKeys?.install(in: context)
             SessionCacheCallbacks.install(in: context)
             TicketCork.install(in: context)
             alpn?.install(in: context)
@@ -62,6 +64,7 @@ struct ServerContextBuilder {
             optionBits |= version.openSSLDisableOption
         }
         if options.preferServerCiphers { optionBits |= UNWRAPD_SSL_OP_CIPHER_SERVER_PREFERENCE }
+        if ticketKeys == nil { optionBits |= UNWRAPD_SSL_OP_NO_TICKET }
         SSL_CTX_set_options(context, optionBits)
         // NO_AUTO_CHAIN: the chain sent is exactly the PEM file's. Otherwise OpenSSL would build one from the
         // context's trust store on every handshake (an X509_verify_cert per connection for a PEM without a chain),

@@ -4,14 +4,17 @@ import Glibc
 
 /// Connects OpenSSL's server session cache to `SharedSessionCache` (`session-cache` > 0): OpenSSL's own cache,
 /// which each worker would keep for itself, is off, and new TLS 1.2 sessions are serialised into the shared table,
-/// so a session ID resumes on whichever worker the client reaches. TLS 1.3 resumes with tickets only (its sessions
-/// are not stored), as before.
+/// so a session ID resumes on whichever worker the client reaches. TLS 1.3 sessions are stored only when session
+/// tickets are off (`session-tickets = off`): OpenSSL's TLS 1.3 ticket is then the session's ID, a stateful ticket,
+/// and each one resumes once (RFC 8446, section 8.1); with tickets on, the session travels encrypted in the ticket.
 ///
 /// A session is looked up by ID alone: OpenSSL then checks its session ID context (`SessionIDContext`), so a session
 /// resumes only under the certificate and client-verification policy it was made with, in whichever context.
 enum SessionCacheCallbacks {
     /// The table, mapped by the parent before the contexts are made and inherited by every worker.
     nonisolated(unsafe) static var cache: SharedSessionCache?
+    /// Whether TLS 1.3 sessions are stored (`session-tickets = off`), set with `cache`.
+    nonisolated(unsafe) static var storesTLS13Sessions = false
     /// Where a session is serialised to or copied out of the tables (one per process, which has one thread).
     nonisolated(unsafe) private static var scratch = UnsafeMutableRawPointer.allocate(
         byteCount: SessionTable.maximumSessionSize(slotSize: SharedSessionCache.largeSlotSize), alignment: 16)
@@ -35,7 +38,8 @@ enum SessionCacheCallbacks {
     }
 
     fileprivate static func store(_ session: OpaquePointer) {
-        guard let cache, SSL_SESSION_get_protocol_version(session) != TLS1_3_VERSION else { return }
+        let isTLS13 = SSL_SESSION_get_protocol_version(session) == TLS1_3_VERSION
+        guard let cache, !isTLS13 || storesTLS13Sessions else { return }
         let length = i2d_SSL_SESSION(session, nil)
         guard length > 0, Int(length) <= cache.maximumSessionSize else { return }
         var cursor: UnsafeMutablePointer<UInt8>? = scratch.assumingMemoryBound(to: UInt8.self)
@@ -43,7 +47,7 @@ enum SessionCacheCallbacks {
         let expiry = Int64(SSL_SESSION_get_time(session)) + Int64(SSL_SESSION_get_timeout(session))
         cache.store(
             id: id(of: session), session: UnsafeRawBufferPointer(start: scratch, count: Int(length)),
-            expiry: expiry, now: Int64(time(nil)))
+            expiry: expiry, now: Int64(time(nil)), singleUse: isTLS13)
     }
 
     fileprivate static func session(id: UnsafeRawBufferPointer) -> OpaquePointer? {
@@ -61,7 +65,8 @@ private func onNewSession(_ ssl: OpaquePointer?, _ session: OpaquePointer?) -> I
     return 0
 }
 
-/// A client offered a session ID: a fresh copy from the table, which the caller owns (`copy` = 0), or nil.
+/// A client offered a session ID (or a TLS 1.3 stateful ticket, which is one): a fresh copy from the table, which the
+/// caller owns (`copy` = 0), or nil.
 private func onGetSession(
     _ ssl: OpaquePointer?, _ id: UnsafePointer<UInt8>?, _ length: Int32, _ copy: UnsafeMutablePointer<Int32>?
 ) -> OpaquePointer? {

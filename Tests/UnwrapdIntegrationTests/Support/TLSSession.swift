@@ -15,5 +15,14 @@ final class TLSSession: @unchecked Sendable {
 
     var hasTicket: Bool { SSL_SESSION_has_ticket(pointer) == 1 }
 
+    /// The ticket's length in bytes (0 without one): a stateful ticket is a 32-byte session ID, a stateless one the
+    /// whole session, encrypted.
+    var ticketLength: Int {
+        var ticket: UnsafePointer<UInt8>?
+        var length = 0
+        SSL_SESSION_get0_ticket(pointer, &ticket, &length)
+        return length
+    }
+
     var version: TLSVersion? { TLSVersion(rawValue: SSL_SESSION_get_protocol_version(pointer)) }
 }
