@@ -629,7 +629,7 @@ class Bench:
         argv = niced(cfg, ["taskset", "-c", daemon_cpus(cfg, sc), daemon_binary(cfg, daemon),
                            "-n", str(sc.workers),
                            "-f", f"[127.0.0.1]:{cfg.frontend_port}", "-b", f"[127.0.0.1]:{cfg.backend_port}",
-                           "-u", "nobody", cfg.pems[sc.cert]])
+                           "-u", "nobody"] + (cfg.unwrapd_args if daemon == "unwrapd" else []) + [cfg.pems[sc.cert]])
         log = open(log_path, "w")
         log.write("# " + " ".join(argv) + "\n")
         log.flush()
@@ -1611,7 +1611,8 @@ def summarize(bench):
                    "openssl_cpu_floor_mode": sc.floor_mode,
                    "machine": cfg.machine,
                    "settings": {"runs": cfg.runs, "duration": cfg.duration, "warmup": cfg.warmup,
-                                "concurrency": cfg.concurrency, "wrk_connections": cfg.wrk_connections}}
+                                "concurrency": cfg.concurrency, "wrk_connections": cfg.wrk_connections,
+                                "unwrapd_args": cfg.unwrapd_args}}
         if ceiling:
             primary = rows[0]
             summary["fraction_of_ceiling"] = {
@@ -1637,7 +1638,8 @@ def render(bench, summaries):
                f"{cfg.client_cpu}; "
                f"{cfg.runs} runs per daemon, alternating unwrapd/hitch, fresh daemon per run; "
                f"{cfg.duration:g} s measured after {cfg.warmup:g} s warm-up; median [min–max]"
-               + (f"; everything at nice {cfg.nice}" if cfg.nice else ""))
+               + (f"; everything at nice {cfg.nice}" if cfg.nice else "")
+               + (f"; unwrapd with {' '.join(cfg.unwrapd_args)}" if cfg.unwrapd_args else ""))
     if bench.offers:
         for who, offer in bench.offers.items():
             out.append(f"client offers ({who}, from its ClientHello): {'/'.join(offer.get('versions', []))}, "
@@ -1775,6 +1777,8 @@ Groups = {group}
 def parse_args():
     p = argparse.ArgumentParser(description="unwrapd vs hitch, side by side (issue #3). See README.md.")
     p.add_argument("--unwrapd", required=True, help="the unwrapd release binary")
+    p.add_argument("--unwrapd-arg", dest="unwrapd_args", action="append", default=[], metavar="ARG",
+                   help="one more argument for unwrapd, e.g. --unwrapd-arg=--session-tickets=off (repeatable)")
     p.add_argument("--hitch", default="/usr/sbin/hitch")
     p.add_argument("--tlsload", required=True, help="the load generator binary")
     p.add_argument("--sslfloor", default=None, help="the OpenSSL memory floor probe (loadgen/sslfloor.c)")
@@ -1887,7 +1891,8 @@ def main():
                 "scenarios": [s.name for s in cfg.scenarios],
                 "settings": {"runs": cfg.runs, "duration": cfg.duration, "warmup": cfg.warmup, "quick": cfg.quick,
                              "concurrency": cfg.concurrency, "wrk_connections": cfg.wrk_connections,
-                             "frontend_port": cfg.frontend_port, "backend_port": cfg.backend_port}})
+                             "frontend_port": cfg.frontend_port, "backend_port": cfg.backend_port,
+                             "unwrapd_args": cfg.unwrapd_args}})
 
     backend = start_backend(cfg, cfg.backend_port, docroot, os.path.join(cfg.out, "nginx"))
     # wrk's requests are keep-alive ones: the same response with "Connection: keep-alive".
