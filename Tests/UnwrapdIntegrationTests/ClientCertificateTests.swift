@@ -189,13 +189,15 @@ import Testing
     // MARK: - Where the setting is
 
     /// Starts a daemon with two frontends: `fixture.port` requires client certificates (a frontend block), the
-    /// returned port asks for none.
-    func startStrictAndOpenFrontends(_ fixture: RelayFixture) throws -> (daemon: DaemonProcess, open: UInt16) {
+    /// returned port asks for none. `extra`: more daemon arguments.
+    func startStrictAndOpenFrontends(
+        _ fixture: RelayFixture, _ extra: [String] = []
+    ) throws -> (daemon: DaemonProcess, open: UInt16) {
         let open = try Ports.freeTCPPort()
         let strict = frontendBlock(fixture.port, Self.verification("required", fixture.certificates))
         let config = try DaemonProcess.configArgument(
             backendAndCertificate(fixture) + strict + frontendBlock(open), in: fixture.directory)
-        return (try DaemonProcess.start([config], in: fixture.directory), open)
+        return (try DaemonProcess.start([config] + extra, in: fixture.directory), open)
     }
 
     /// `client-verify` in a frontend block applies to that frontend only.
@@ -256,8 +258,9 @@ import Testing
         let daemon: DaemonProcess
         let port: UInt16
 
-        /// Starts it; the strict certificate is listed last (the default) when `strictIsDefault`.
-        init(_ name: String, strictIsDefault: Bool) throws {
+        /// Starts it, with `extra` daemon arguments; the strict certificate is listed last (the default) when
+        /// `strictIsDefault`.
+        init(_ name: String, strictIsDefault: Bool, _ extra: [String] = []) throws {
             directory = try TestDirectory(name)
             certificates = try TestCertificates(in: directory)
             let backend = try TestBackend(.echo)
@@ -269,7 +272,7 @@ import Testing
                 let config = try DaemonProcess.configArgument(
                     ["client-verify-ca = \"\(certificates.clientCAFile)\""]
                         + (strictIsDefault ? openLine + strictBlock : strictBlock + openLine), in: directory)
-                (daemon, port) = try DaemonProcess.startUnwrapd([config], backend: backend, in: directory)
+                (daemon, port) = try DaemonProcess.startUnwrapd([config] + extra, backend: backend, in: directory)
             } catch {
                 backend.stop()
                 throw error
