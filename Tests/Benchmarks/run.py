@@ -43,10 +43,12 @@ GROUPS12 = "X25519:P-256"
 
 
 class Scenario:
-    def __init__(self, name, title, kind, cert="ecdsa", tls=13, resume=False, hold=0, workers=1, count=0):
+    def __init__(self, name, title, kind, cert="ecdsa", tls=13, resume=False, hold=0, workers=1, count=0,
+                 unwrapd_args=()):
         self.name, self.title, self.kind, self.cert, self.tls, self.resume, self.hold = (
             name, title, kind, cert, tls, resume, hold)
         self.workers, self.count = workers, count  # -n of both daemons; spread: connections made in all
+        self.unwrapd_args = list(unwrapd_args)  # a setting of unwrapd's that hitch does not have
 
     @property
     def cipher(self):
@@ -69,6 +71,9 @@ SCENARIOS = [
     Scenario("hs-ecdsa", "full handshakes, new connection per request, ECDSA P-256", "conn", cert="ecdsa"),
     Scenario("hs-rsa", "full handshakes, new connection per request, RSA-2048", "conn", cert="rsa"),
     Scenario("resume-tls13", "resumed handshakes, TLS 1.3 tickets (psk_dhe_ke, X25519)", "conn", resume=True),
+    Scenario("resume-tls13-stateful", "resumed handshakes, TLS 1.3, unwrapd with --session-tickets=off (stateful "
+             "single-use tickets from its session cache; hitch has no such setting)", "conn", resume=True,
+             unwrapd_args=["--session-tickets=off"]),
     Scenario("resume-tls12", "resumed handshakes, TLS 1.2 tickets (" + CIPHER12 + ")", "conn", tls=12, resume=True),
     Scenario("keepalive", "keep-alive small requests (wrk, 50 connections, 100-byte body)", "wrk"),
     Scenario("bulk", "bulk download, 64 MiB responses over one connection", "bulk"),
@@ -373,6 +378,15 @@ def daemon_binary(cfg, daemon):
     return cfg.unwrapd if daemon == "unwrapd" else cfg.hitch
 
 
+def daemon_argv(cfg, daemon, sc):
+    """The command line of `daemon` in scenario `sc`: the same for both, then unwrapd's own settings (--unwrapd-arg
+    and the scenario's), then the certificate."""
+    own = cfg.unwrapd_args + sc.unwrapd_args if daemon == "unwrapd" else []
+    return ([daemon_binary(cfg, daemon), "-n", str(sc.workers),
+             "-f", f"[127.0.0.1]:{cfg.frontend_port}", "-b", f"[127.0.0.1]:{cfg.backend_port}", "-u", "nobody"]
+            + own + [cfg.pems[sc.cert]])
+
+
 def daemon_cpus(cfg, sc):
     """Where the daemon may run: its CPU; in the spread scenario (-n 2) both CPUs, or --spread-cpus (README)."""
     if sc.kind == "spread":
@@ -626,10 +640,7 @@ class Bench:
         cfg = self.cfg
         if not port_is_free(cfg.frontend_port):
             raise RunFailed(f"port {cfg.frontend_port} is in use by another program")
-        argv = niced(cfg, ["taskset", "-c", daemon_cpus(cfg, sc), daemon_binary(cfg, daemon),
-                           "-n", str(sc.workers),
-                           "-f", f"[127.0.0.1]:{cfg.frontend_port}", "-b", f"[127.0.0.1]:{cfg.backend_port}",
-                           "-u", "nobody"] + (cfg.unwrapd_args if daemon == "unwrapd" else []) + [cfg.pems[sc.cert]])
+        argv = niced(cfg, ["taskset", "-c", daemon_cpus(cfg, sc)] + daemon_argv(cfg, daemon, sc))
         log = open(log_path, "w")
         log.write("# " + " ".join(argv) + "\n")
         log.flush()
@@ -1063,6 +1074,7 @@ class Bench:
             "hs-ecdsa": 1 / (1 / sign_e + 1 / x),
             "hs-rsa": 1 / (1 / sign_r + 1 / x),
             "resume-tls13": x,
+            "resume-tls13-stateful": x,
             "bulk": speed["aes128gcm_16k"]["max"],
         }
         record = {"type": "summary", "bench_id": cfg.bench_id, "scenario": "speed", "cpu": cfg.daemon_cpu,

@@ -7,6 +7,7 @@ import os
 import select
 import socket
 import sys
+import types
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -67,6 +68,20 @@ class VerdictTests(unittest.TestCase):
         self.assertEqual(run.judge(("le", 0.90), 0.89, None), ("≤0.90×", True))
         self.assertEqual(run.judge(("ge", 1.10), 1.02, None), ("≥1.10×", False))
         self.assertEqual(run.judge(("abs_le", 12.0), None, {"median": 13.9}), ("≤12 (abs.)", False))
+
+
+class DaemonCommandLineTests(unittest.TestCase):
+    cfg = types.SimpleNamespace(unwrapd="/u", hitch="/h", frontend_port=1, backend_port=2,
+                                pems={"ecdsa": "e.pem"}, unwrapd_args=["--log-level=3"])
+
+    def test_only_unwrapd_gets_its_own_settings_and_the_certificate_stays_last(self):
+        stateful = run.BY_NAME["resume-tls13-stateful"]
+        self.assertEqual(run.daemon_argv(self.cfg, "unwrapd", stateful)[-3:],
+                         ["--log-level=3", "--session-tickets=off", "e.pem"])
+        self.assertEqual(run.daemon_argv(self.cfg, "hitch", stateful),
+                         ["/h", "-n", "1", "-f", "[127.0.0.1]:1", "-b", "[127.0.0.1]:2", "-u", "nobody", "e.pem"])
+        self.assertEqual(run.daemon_argv(self.cfg, "unwrapd", run.BY_NAME["resume-tls13"])[-2:],
+                         ["--log-level=3", "e.pem"])
 
 
 def reset_loopback_connections(count):
