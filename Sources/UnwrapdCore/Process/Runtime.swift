@@ -97,7 +97,6 @@ struct Runtime {
         let ticketKeys = settings.sessionTickets ? try TicketKeys() : nil
         if settings.sessionCacheSize > 0 {
             SessionCacheCallbacks.cache = try SharedSessionCache.map(sessions: settings.sessionCacheSize)
-            SessionCacheCallbacks.storesTLS13Sessions = !settings.sessionTickets
         }
         let alpn = try ALPNProtocols(settings.alpnProtocols)
         var prepared: [PreparedFrontend] = []

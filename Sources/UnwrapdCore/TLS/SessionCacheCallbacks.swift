@@ -13,8 +13,6 @@ import Glibc
 enum SessionCacheCallbacks {
     /// The table, mapped by the parent before the contexts are made and inherited by every worker.
     nonisolated(unsafe) static var cache: SharedSessionCache?
-    /// Whether TLS 1.3 sessions are stored (`session-tickets = off`), set with `cache`.
-    nonisolated(unsafe) static var storesTLS13Sessions = false
     /// Where a session is serialised to or copied out of the tables (one per process, which has one thread).
     nonisolated(unsafe) private static var scratch = UnsafeMutableRawPointer.allocate(
         byteCount: SessionTable.maximumSessionSize(slotSize: SharedSessionCache.largeSlotSize), alignment: 16)
@@ -37,9 +35,11 @@ enum SessionCacheCallbacks {
         return UnsafeRawBufferPointer(start: bytes, count: Int(length))
     }
 
-    fileprivate static func store(_ session: OpaquePointer) {
+    /// Stores `session`, made on `ssl`: TLS 1.2 ones always, TLS 1.3 ones (single-use) only when `ssl` issues
+    /// stateful tickets, that is when its context has session tickets off (`SSL_OP_NO_TICKET`).
+    fileprivate static func store(_ session: OpaquePointer, madeOn ssl: OpaquePointer) {
         let isTLS13 = SSL_SESSION_get_protocol_version(session) == TLS1_3_VERSION
-        guard let cache, !isTLS13 || storesTLS13Sessions else { return }
+        guard let cache, !isTLS13 || SSL_get_options(ssl) & UNWRAPD_SSL_OP_NO_TICKET != 0 else { return }
         let length = i2d_SSL_SESSION(session, nil)
         guard length > 0, Int(length) <= cache.maximumSessionSize else { return }
         var cursor: UnsafeMutablePointer<UInt8>? = scratch.assumingMemoryBound(to: UInt8.self)
@@ -61,7 +61,7 @@ enum SessionCacheCallbacks {
 
 /// A new session (full handshake): into the table. Returns 0: OpenSSL keeps no reference for the cache.
 private func onNewSession(_ ssl: OpaquePointer?, _ session: OpaquePointer?) -> Int32 {
-    if let session { SessionCacheCallbacks.store(session) }
+    if let ssl, let session { SessionCacheCallbacks.store(session, madeOn: ssl) }
     return 0
 }
 
