@@ -101,7 +101,8 @@ public enum DefaultConfiguration {
             # (unwrapd) Session tickets. on: the session travels in the ticket, encrypted with keys made at start, so
             # any number of clients resume (TLS 1.2 and 1.3). off: TLS 1.2 resumes by session ID only, and a TLS 1.3
             # ticket is the key to a session in the cache above, which resumes once and then is gone: nothing that
-            # outlives the session can decrypt it later, at the cost of a cache slot per client.
+            # outlives the session can decrypt it later, at the cost of a cache slot per client. With session-cache = 0
+            # it is the worker's own cache instead: a ticket resumes only there, and more than once.
             session-tickets = \(onOff(defaults.sessionTickets))
 
             # Protocols offered for ALPN, in order of preference; none when not set.
