@@ -75,8 +75,7 @@ struct SessionTable {
     /// is longer than TLS allows.
     @discardableResult
     func store(
-        id: UnsafeRawBufferPointer, session: UnsafeRawBufferPointer, expiry: Int64, now: Int64,
-        singleUse: Bool = false
+        id: UnsafeRawBufferPointer, session: UnsafeRawBufferPointer, expiry: Int64, now: Int64, singleUse: Bool
     ) -> Bool {
         guard !id.isEmpty, id.count <= Self.maximumIDLength, session.count <= maximumSessionSize else {
             return false

@@ -32,8 +32,7 @@ struct SharedSessionCache {
     /// Returns false when it fits neither (or the ID is longer than TLS allows).
     @discardableResult
     func store(
-        id: UnsafeRawBufferPointer, session: UnsafeRawBufferPointer, expiry: Int64, now: Int64,
-        singleUse: Bool = false
+        id: UnsafeRawBufferPointer, session: UnsafeRawBufferPointer, expiry: Int64, now: Int64, singleUse: Bool
     ) -> Bool {
         let table = session.count <= standard.maximumSessionSize ? standard : large
         return table.store(id: id, session: session, expiry: expiry, now: now, singleUse: singleUse)
