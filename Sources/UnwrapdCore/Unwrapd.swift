@@ -27,7 +27,7 @@ public enum Unwrapd {
             return 0
         case .testConfiguration(let settings):
             do {
-                let runtime = try prepare(settings)
+                let runtime = try prepare(settings, forTest: true)
                 runtime.closeListeners()
                 printOut("unwrapd: configuration OK (\(runtime.summary))\n")
                 return 0
@@ -40,7 +40,7 @@ public enum Unwrapd {
     }
 
     /// Everything before the first fork; any failure is one line and exit status 1.
-    private static func prepare(_ settings: Settings) throws(StartupError) -> Runtime {
+    private static func prepare(_ settings: Settings, forTest: Bool) throws(StartupError) -> Runtime {
         // OpenSSL writes alerts with write(2): a client that vanished must not kill the process.
         _ = unwrapd_sigaction_ignore(SIGPIPE)
         // A daemon has no stderr: without a log file its lines go to syslog.
@@ -53,7 +53,7 @@ public enum Unwrapd {
         } catch {
             throw .system(error)
         }
-        return try Runtime.prepare(settings)
+        return try Runtime.prepare(settings, forTest: forTest)
     }
 
     private static func serve(_ settings: Settings) -> Int32 {
@@ -61,7 +61,7 @@ public enum Unwrapd {
         let shared: UnsafeMutablePointer<unwrapd_shared_counters>
         var pidFile: PidFile? = nil
         do {
-            runtime = try prepare(settings)
+            runtime = try prepare(settings, forTest: false)
             let pidFilePath = settings.pidFile.map(AbsolutePath.of)
             if settings.daemonize { try Daemonizer.detach() }
             if let path = pidFilePath {

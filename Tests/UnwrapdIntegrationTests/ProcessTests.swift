@@ -131,6 +131,32 @@ import Testing
         #expect(try daemon.stop() == .exited(0))
     }
 
+    /// The workers' sockets set `SO_REUSEPORT`, and the kernel lets a second process of the same user bind the same
+    /// address with it: without a check, a second unwrapd would start and take half of the new connections. It is
+    /// refused with one line; `-t` beside the running daemon still passes, and the first daemon serves on.
+    @Test func aSecondDaemonOnARunningOnesFrontendIsRefusedButMinusTPasses() throws {
+        let fixture = try RelayFixture("proc-second")
+        defer { fixture.stop() }
+        let daemon = try fixture.startDaemon(["-n", "2"])
+        defer { daemon.kill() }
+
+        let second = try DaemonProcess.run(fixture.arguments(["-n", "2"]), timeout: .seconds(5))
+        #expect(!second.timedOut, "the second daemon started: \(second)")
+        #expect(second.status == .exited(1), "\(second)")
+        let lines = second.stderrText.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 2 && lines.last == "", "not exactly one line on stderr: \(second)")
+        for fragment in [fixture.frontendName, "EADDRINUSE", "another program listens there"] {
+            #expect(second.stderrText.contains(fragment), "the message does not name \"\(fragment)\": \(second)")
+        }
+
+        let test = try DaemonProcess.run(["-t"] + fixture.arguments(["-n", "2"]), timeout: .seconds(5))
+        #expect(test.status == .exited(0) && test.stdoutText.contains("configuration OK"), "\(test)")
+
+        #expect(daemon.isRunning)
+        for round in 0..<8 { #expect(try fixture.exchange("still served \(round)") == "still served \(round)") }
+        #expect(try daemon.stop() == .exited(0))
+    }
+
     @Test func sigusr1MakesTheParentReopenItsLogFile() throws {
         let fixture = try RelayFixture("proc-usr1-parent")
         defer { fixture.stop() }

@@ -20,6 +20,9 @@ struct ListenerFactory {
     let receiveBufferSize: Int
     let sendBufferSize: Int
     let tcpFastOpen: Bool
+    /// Refuse an address another program already listens on (`requireNoOtherListener`). Off for `-t`, which checks
+    /// a configuration while the daemon it is for may be running on the same addresses.
+    let refusesOtherListeners: Bool
 
     /// One socket per resolved address and worker slot for `frontend`. With port 0, the kernel picks the port for
     /// the first socket and the others share it.
@@ -36,6 +39,9 @@ struct ListenerFactory {
             var chosenPort: UInt16? = nil
             for resolvedAddress in resolved {
                 var address = chosenPort.map { resolvedAddress.withPort($0) } ?? resolvedAddress
+                if refusesOtherListeners, address.port != 0 {
+                    try requireNoOtherListener(on: address, displayName: frontend.displayName)
+                }
                 for slot in 0..<workerSlots {
                     let socket = try openOne(address: address, displayName: frontend.displayName)
                     sockets.append(
@@ -80,13 +86,39 @@ struct ListenerFactory {
         }
     }
 
-    private func configure(_ descriptor: Int32, family: Int32, displayName: String) throws(StartupError) {
-        let name = displayName
+    /// Refuses `address` when another program already listens on it. The workers' sockets set `SO_REUSEPORT`, so
+    /// if that program set it too (another unwrapd, hitch) and runs as the same user, their binds would succeed and
+    /// the kernel would split new connections between the two daemons without a word (different certificates,
+    /// session-ticket keys that do not resume each other's sessions). A socket bound without `SO_REUSEPORT`
+    /// conflicts with any listener on the address; it is closed without listening, so it takes no connection.
+    private func requireNoOtherListener(on address: SocketAddress, displayName: String) throws(StartupError) {
+        let descriptor = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw .system(SystemError("socket", displayName)) }
+        defer { close(descriptor) }
+        try setAddressOptions(descriptor, family: address.family, reusePort: false, displayName: displayName)
+        guard address.withSockAddr({ bind(descriptor, $0, $1) }) != 0 else { return }
+        let code = errno
+        let failure = SystemError("bind", "\(address)", code: code)
+        guard code == EADDRINUSE else { throw .system(failure) }
+        throw .invalid("\(failure): another program listens there (`ss -ltnp` shows which)")
+    }
+
+    /// The options that decide whether a bind to the address succeeds: address reuse (a restart while connections
+    /// of the previous run are in TIME_WAIT), port sharing between the workers' sockets, IPv6 only on IPv6 sockets
+    /// (an IPv4 frontend on the same port has its own).
+    private func setAddressOptions(
+        _ descriptor: Int32, family: Int32, reusePort: Bool, displayName name: String
+    ) throws(StartupError) {
         try SocketOptions.set(descriptor, SOL_SOCKET, SO_REUSEADDR, 1, name: "SO_REUSEADDR", on: name)
-        try SocketOptions.set(descriptor, SOL_SOCKET, SO_REUSEPORT, 1, name: "SO_REUSEPORT", on: name)
+        if reusePort { try SocketOptions.set(descriptor, SOL_SOCKET, SO_REUSEPORT, 1, name: "SO_REUSEPORT", on: name) }
         if family == AF_INET6 {
             try SocketOptions.set(descriptor, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, name: "IPV6_V6ONLY", on: name)
         }
+    }
+
+    private func configure(_ descriptor: Int32, family: Int32, displayName: String) throws(StartupError) {
+        let name = displayName
+        try setAddressOptions(descriptor, family: family, reusePort: true, displayName: name)
         try SocketOptions.set(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1, name: "TCP_NODELAY", on: name)
         if keepaliveSeconds > 0 {
             try SocketOptions.set(descriptor, SOL_SOCKET, SO_KEEPALIVE, 1, name: "SO_KEEPALIVE", on: name)

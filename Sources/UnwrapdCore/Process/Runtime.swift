@@ -22,7 +22,9 @@ struct Runtime {
     /// Connections open at once over all workers.
     let connectionLimit: Int
 
-    static func prepare(_ settings: Settings) throws(StartupError) -> Runtime {
+    /// `forTest`: for `-t`, which may run beside the daemon it checks: listening addresses that another program
+    /// (that daemon) already serves are not refused, as they are when the daemon starts.
+    static func prepare(_ settings: Settings, forTest: Bool) throws(StartupError) -> Runtime {
         OPENSSL_init_ssl(0, nil)
         let workerCount = try workers(settings.workers)
         let identity = try WorkerIdentity.resolve(user: settings.user, group: settings.group)
@@ -32,7 +34,7 @@ struct Runtime {
         let factory = ListenerFactory(
             backlog: Int32(clamping: settings.backlog), keepaliveSeconds: settings.keepaliveSeconds,
             receiveBufferSize: settings.receiveBufferSize, sendBufferSize: settings.sendBufferSize,
-            tcpFastOpen: settings.tcpFastOpen)
+            tcpFastOpen: settings.tcpFastOpen, refusesOtherListeners: !forTest)
         var listeners: [ListeningSocket] = []
         do throws(StartupError) {
             for (index, frontend) in settings.frontends.enumerated() {
