@@ -1,4 +1,5 @@
-"""Unit tests for the benchmark's pure logic in run.py: the paired ratios, the sign test's interval, the verdicts.
+"""Unit tests for the benchmark's pure logic (package bench/): the paired ratios, the sign test's
+interval, the verdicts, the daemons' command lines, the kernel's TCP counters.
 
 Run by `make test` (python3 -m unittest); they start no process, and the kernel counters' tests use TCP on
 127.0.0.1 only.
@@ -11,7 +12,7 @@ import types
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run  # noqa: E402
+from bench import procfs, rig, scenarios, verdicts  # noqa: E402
 
 
 def runs(values):
@@ -21,53 +22,53 @@ def runs(values):
 
 class SignTestIntervalTests(unittest.TestCase):
     def test_coverage_is_the_binomial_tail(self):
-        self.assertAlmostEqual(run.sign_test_coverage(5, 1), 15 / 16)
-        self.assertAlmostEqual(run.sign_test_coverage(10, 2), 1 - 2 * 11 / 1024)
-        self.assertAlmostEqual(run.sign_test_coverage(15, 4), 1 - 2 * (1 + 15 + 105 + 455) / 2 ** 15)
+        self.assertAlmostEqual(verdicts.sign_test_coverage(5, 1), 15 / 16)
+        self.assertAlmostEqual(verdicts.sign_test_coverage(10, 2), 1 - 2 * 11 / 1024)
+        self.assertAlmostEqual(verdicts.sign_test_coverage(15, 4), 1 - 2 * (1 + 15 + 105 + 455) / 2 ** 15)
 
     def test_five_pairs_give_the_whole_range(self):
-        low, high, coverage = run.sign_test_interval([0.95, 0.80, 1.10, 0.90, 0.85])
+        low, high, coverage = verdicts.sign_test_interval([0.95, 0.80, 1.10, 0.90, 0.85])
         self.assertEqual((low, high), (0.80, 1.10))
         self.assertAlmostEqual(coverage, 15 / 16)
 
     def test_more_pairs_drop_the_extremes_and_keep_the_coverage(self):
         for n, k in ((8, 1), (9, 2), (10, 2), (12, 3), (15, 4), (16, 4), (20, 6)):
             values = [float(v) for v in range(n, 0, -1)]  # unsorted on purpose
-            low, high, coverage = run.sign_test_interval(values)
+            low, high, coverage = verdicts.sign_test_interval(values)
             self.assertEqual((low, high), (float(k), float(n + 1 - k)), f"{n} pairs")
-            self.assertGreaterEqual(coverage, run.SIGN_TEST_COVERAGE, f"{n} pairs")
-            self.assertLess(run.sign_test_coverage(n, k + 1), run.SIGN_TEST_COVERAGE, f"{n} pairs: k is the largest")
+            self.assertGreaterEqual(coverage, verdicts.SIGN_TEST_COVERAGE, f"{n} pairs")
+            self.assertLess(verdicts.sign_test_coverage(n, k + 1), verdicts.SIGN_TEST_COVERAGE, f"{n} pairs: k is the largest")
 
     def test_too_few_pairs_still_give_the_range_with_its_lower_coverage(self):
-        self.assertEqual(run.sign_test_interval([1.0, 2.0, 3.0]), (1.0, 3.0, 0.75))
-        self.assertEqual(run.sign_test_interval([1.0]), (1.0, 1.0, 0.0))
+        self.assertEqual(verdicts.sign_test_interval([1.0, 2.0, 3.0]), (1.0, 3.0, 0.75))
+        self.assertEqual(verdicts.sign_test_interval([1.0]), (1.0, 1.0, 0.0))
 
 
 class VerdictTests(unittest.TestCase):
     def test_pairs_match_runs_by_index_and_skip_missing_values(self):
         per = {"unwrapd": runs([90, 80, None, 100]), "hitch": runs([100, 100, 100, 0])}
-        pairs = run.paired_ratios(per, "cpu")
+        pairs = verdicts.paired_ratios(per, "cpu")
         self.assertEqual(sorted(pairs["values"]), [0.8, 0.9])
         self.assertEqual((pairs["low"], pairs["high"]), (0.8, 0.9))
 
     def test_fifteen_pairs_decide_a_target_that_only_the_extremes_straddle(self):
         ratios = [0.80, 0.81, 0.82] + [0.83 + 0.005 * i for i in range(11)] + [0.95]
         per = {"unwrapd": runs(ratios), "hitch": runs([1.0] * len(ratios))}
-        pairs = run.paired_ratios(per, "cpu")
+        pairs = verdicts.paired_ratios(per, "cpu")
         self.assertTrue(pairs["min"] < 0.90 < pairs["max"])
-        self.assertFalse(run.within_noise(("le", 0.90), pairs))
+        self.assertFalse(verdicts.within_noise(("le", 0.90), pairs))
 
     def test_a_target_inside_the_interval_is_not_decided(self):
         per = {"unwrapd": runs([0.85, 0.88, 0.91, 0.93, 0.95]), "hitch": runs([1.0] * 5)}
-        pairs = run.paired_ratios(per, "cpu")
-        self.assertTrue(run.within_noise(("le", 0.90), pairs))
-        self.assertFalse(run.within_noise(("le", 0.80), pairs))
-        self.assertIsNone(run.within_noise(("abs_le", 12.0), pairs))
+        pairs = verdicts.paired_ratios(per, "cpu")
+        self.assertTrue(verdicts.within_noise(("le", 0.90), pairs))
+        self.assertFalse(verdicts.within_noise(("le", 0.80), pairs))
+        self.assertIsNone(verdicts.within_noise(("abs_le", 12.0), pairs))
 
     def test_judge_compares_the_ratio_of_the_medians(self):
-        self.assertEqual(run.judge(("le", 0.90), 0.89, None), ("≤0.90×", True))
-        self.assertEqual(run.judge(("ge", 1.10), 1.02, None), ("≥1.10×", False))
-        self.assertEqual(run.judge(("abs_le", 12.0), None, {"median": 13.9}), ("≤12 (abs.)", False))
+        self.assertEqual(verdicts.judge(("le", 0.90), 0.89, None), ("≤0.90×", True))
+        self.assertEqual(verdicts.judge(("ge", 1.10), 1.02, None), ("≥1.10×", False))
+        self.assertEqual(verdicts.judge(("abs_le", 12.0), None, {"median": 13.9}), ("≤12 (abs.)", False))
 
 
 class DaemonCommandLineTests(unittest.TestCase):
@@ -75,12 +76,12 @@ class DaemonCommandLineTests(unittest.TestCase):
                                 pems={"ecdsa": "e.pem"}, unwrapd_args=["--log-level=3"])
 
     def test_only_unwrapd_gets_its_own_settings_and_the_certificate_stays_last(self):
-        stateful = run.BY_NAME["resume-tls13-stateful"]
-        self.assertEqual(run.daemon_argv(self.cfg, "unwrapd", stateful)[-3:],
+        stateful = scenarios.BY_NAME["resume-tls13-stateful"]
+        self.assertEqual(rig.daemon_argv(self.cfg, "unwrapd", stateful)[-3:],
                          ["--log-level=3", "--session-tickets=off", "e.pem"])
-        self.assertEqual(run.daemon_argv(self.cfg, "hitch", stateful),
+        self.assertEqual(rig.daemon_argv(self.cfg, "hitch", stateful),
                          ["/h", "-n", "1", "-f", "[127.0.0.1]:1", "-b", "[127.0.0.1]:2", "-u", "nobody", "e.pem"])
-        self.assertEqual(run.daemon_argv(self.cfg, "unwrapd", run.BY_NAME["resume-tls13"])[-2:],
+        self.assertEqual(rig.daemon_argv(self.cfg, "unwrapd", scenarios.BY_NAME["resume-tls13"])[-2:],
                          ["--log-level=3", "e.pem"])
 
 
@@ -104,21 +105,21 @@ def reset_loopback_connections(count):
 class KernelCounterTests(unittest.TestCase):
     def test_tcp_counters_are_read_from_proc_and_count_resets(self):
         with self.assertRaises(ValueError):
-            run.tcp_counter("NoSuchCounter")
-        segments, resets = run.tcp_counter("OutSegs"), run.tcp_counter("OutRsts")
+            procfs.tcp_counter("NoSuchCounter")
+        segments, resets = procfs.tcp_counter("OutSegs"), procfs.tcp_counter("OutRsts")
         reset_loopback_connections(3)
-        self.assertGreaterEqual(run.tcp_counter("OutRsts") - resets, 3, "one reset per connection closed unread")
+        self.assertGreaterEqual(procfs.tcp_counter("OutRsts") - resets, 3, "one reset per connection closed unread")
         # On loopback this host sends every segment: per connection SYN, SYN-ACK, ACK, the byte and the reset.
-        self.assertGreaterEqual(run.tcp_counter("OutSegs") - segments, 3 * 4)
+        self.assertGreaterEqual(procfs.tcp_counter("OutSegs") - segments, 3 * 4)
 
     def test_per_connection_counts_the_segments_and_resets_since_the_start(self):
-        before = run.tcp_snapshot()
-        self.assertEqual(run.tcp_per_connection(before, {"ops_total": 0}),
+        before = procfs.tcp_snapshot()
+        self.assertEqual(procfs.tcp_per_connection(before, {"ops_total": 0}),
                          {"tcp_segments_per_conn": None, "tcp_resets_per_conn": None})
         reset_loopback_connections(4)
         # Other sockets of the machine may add segments and resets of their own, never take any away.
-        four = run.tcp_per_connection(before, {"ops_total": 4})
-        eight = run.tcp_per_connection(before, {"ops_total": 8})
+        four = procfs.tcp_per_connection(before, {"ops_total": 4})
+        eight = procfs.tcp_per_connection(before, {"ops_total": 8})
         self.assertGreaterEqual(four["tcp_resets_per_conn"], 1.0)
         self.assertGreaterEqual(eight["tcp_resets_per_conn"], 0.5)
         # SYN, SYN-ACK, ACK, the byte and the reset of each connection.

@@ -1,0 +1,157 @@
+"""Every process the benchmark starts, recorded and stopped by its PID (also on failure and on signals), and
+bounded short commands."""
+
+import ctypes
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+
+STARTED = []  # [Proc]
+
+
+LOG = sys.stderr
+
+
+def note(text):
+    """A progress line on stderr."""
+    print(text, file=LOG, flush=True)
+
+
+def _die_with_parent():
+    """In the child before exec: die when the benchmark dies (even by SIGKILL)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def proc_start_time(pid):
+    """The process's start time (clock ticks since boot), which tells a reused PID from the process seen before."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+class Proc:
+    """A started process, and the descendants it had when last looked at (stopped too, by PID)."""
+
+    def __init__(self, name, argv, stdout=None, stderr=None, stdin=subprocess.DEVNULL, env=None):
+        self.name = name
+        self.argv = argv
+        self.popen = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=stdin, env=env,
+                                      preexec_fn=_die_with_parent, start_new_session=True)
+        self.pid = self.popen.pid
+        self.known = {}  # descendant pid -> start time
+        STARTED.append(self)
+
+    def descendants(self):
+        found, stack = [], [self.pid]
+        while stack:
+            pid = stack.pop()
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for task in tasks:
+                try:
+                    with open(f"/proc/{pid}/task/{task}/children") as f:
+                        kids = [int(k) for k in f.read().split()]
+                except OSError:
+                    kids = []
+                for kid in kids:
+                    if kid not in found:
+                        found.append(kid)
+                        stack.append(kid)
+        for kid in found:
+            self.known.setdefault(kid, proc_start_time(kid))
+        return found
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        if self.alive():
+            self.descendants()
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                note(f"bench: {self.name} (pid {self.pid}) did not stop within {timeout:.0f} s: SIGKILL")
+                os.kill(self.pid, signal.SIGKILL)
+                self.popen.wait(5)
+        # descendants that outlived it (same PID and same start time: not a reused PID)
+        deadline = time.monotonic() + 5
+        for pid, started in self.known.items():
+            while started and proc_start_time(pid) == started and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if started and proc_start_time(pid) == started:
+                note(f"bench: {self.name}'s child {pid} outlived it: SIGKILL")
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if self in STARTED:
+            STARTED.remove(self)
+
+
+def cleanup():
+    """Stops everything still running that the benchmark started, newest first (at exit, also after a failure)."""
+    # A second Ctrl-C must not interrupt the cleanup.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    for proc in reversed(list(STARTED)):
+        try:
+            proc.stop(timeout=5)
+        except Exception as error:  # keep stopping the others
+            note(f"bench: stopping {proc.name}: {error}")
+
+
+def on_signal(signum, frame):
+    """SIGINT/SIGTERM/SIGHUP: exit through `cleanup`."""
+    note(f"bench: {signal.Signals(signum).name}: stopping everything it started")
+    raise SystemExit(128 + signum)
+
+
+def niced(cfg, argv):
+    """--nice: the same scheduling priority for everything the benchmark runs (daemons, backend, clients)."""
+    return (["nice", "-n", str(cfg.nice)] + argv) if cfg.nice else argv
+
+
+def run(argv, timeout, **kwargs):
+    """A short command, bounded; returns CompletedProcess (text)."""
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, preexec_fn=_die_with_parent,
+                          **kwargs)
+
+
+class RunFailed(Exception):
+    """One run could not be measured; it is recorded as invalid with this reason and the benchmark goes on."""
+
+    pass
+
+
+def read_json_line(proc, timeout):
+    """The next JSON line `proc` prints on stdout (other lines skipped), waiting at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    stream = proc.popen.stdout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        line = stream.readline()
+        if not line:
+            raise RunFailed(f"{proc.name} ended early (exit {proc.popen.poll()})")
+        line = line.decode().strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RunFailed(f"{proc.name}: no answer within {timeout:.0f} s")
