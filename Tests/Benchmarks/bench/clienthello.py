@@ -19,14 +19,28 @@ GROUP_NAMES = {0x001D: "X25519", 0x0017: "P-256", 0x0018: "P-384", 0x0019: "P-52
 VERSION_NAMES = {0x0304: "TLSv1.3", 0x0303: "TLSv1.2", 0x0302: "TLSv1.1", 0x0301: "TLSv1.0"}
 
 
-def parse_client_hello(data):
-    """Versions, suites, groups and key shares of a ClientHello record (names where known, else hex)."""
-    def u16(b, i):
-        return int.from_bytes(b[i:i + 2], "big")
+def u16(b, i):
+    """The big-endian 16-bit number at `b[i]`; IndexError past the end."""
+    if i + 2 > len(b):
+        raise IndexError(i)
+    return int.from_bytes(b[i:i + 2], "big")
 
+
+def parse_client_hello(data):
+    """Versions, suites, groups and key shares of a ClientHello record (names where known, else hex); {"error": ...}
+    when `data` is not one, or ends before its extensions do."""
     if len(data) < 9 or data[0] != 22 or data[5] != 1:
         return {"error": "no ClientHello received"}
-    body = data[9:]
+    if len(data) < 5 + u16(data, 3):
+        return {"error": f"the ClientHello ends early ({len(data)} bytes received)"}
+    try:
+        return _client_hello_fields(data[9:])
+    except IndexError:
+        return {"error": f"the ClientHello ends early ({len(data)} bytes received)"}
+
+
+def _client_hello_fields(body):
+    """parse_client_hello's walk over the handshake body (after the record and handshake headers)."""
     i = 2 + 32
     i += 1 + body[i]  # session id
     n = u16(body, i)
