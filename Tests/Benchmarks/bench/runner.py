@@ -27,6 +27,7 @@ class Bench:
         self.runs = {}  # (scenario, daemon) -> [run records]
         self.tls_checks = {}  # (scenario, daemon) -> s_client summary
         self.speed = None
+        self.ceilings = {}  # scenario -> the zero-overhead rate from openssl speed (empty without the speed scenario)
         self.offers = {}
         self.floor = None
         self.cpu_floors = {}  # (sslfloor --cpu mode, certificate) -> µs per operation, or None when it failed

@@ -125,7 +125,7 @@ def summarize(bench):
                     for r in per[d] if r["metrics"].get("accepted_per_worker")]
                 extra[d]["listening_sockets"] = sorted({r["metrics"]["listening_sockets"] for r in per[d]
                                                         if r["metrics"].get("listening_sockets") is not None})
-        ceiling = getattr(bench, "ceilings", {}).get(sc.name)
+        ceiling = bench.ceilings.get(sc.name)
         floor = bench.floor if sc.kind == "hold" else None
         summary = {"type": "summary", "bench_id": cfg.bench_id, "scenario": sc.name, "title": sc.title,
                    "rows": rows, "daemons": extra, "ceiling": ceiling, "openssl_floor": floor,
