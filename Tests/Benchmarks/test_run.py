@@ -112,6 +112,20 @@ class KernelCounterTests(unittest.TestCase):
         # On loopback this host sends every segment: per connection SYN, SYN-ACK, ACK, the byte and the reset.
         self.assertGreaterEqual(procfs.tcp_counter("OutSegs") - segments, 3 * 4)
 
+    def test_connections_held_counts_open_connections_and_not_listeners(self):
+        me = [os.getpid()]
+        before = procfs.connections_held(me)
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            self.assertEqual(procfs.connections_held(me), before, "a listening socket is not a connection")
+            with socket.create_connection(listener.getsockname(), timeout=5):
+                accepted, _ = listener.accept()
+                with accepted:
+                    self.assertEqual(procfs.connections_held(me), before + 2, "both ends are this process's")
+                self.assertEqual(procfs.connections_held(me), before + 1)
+        self.assertEqual(procfs.connections_held(me), before)
+
     def test_per_connection_counts_the_segments_and_resets_since_the_start(self):
         before = procfs.tcp_snapshot()
         self.assertEqual(procfs.tcp_per_connection(before, {"ops_total": 0}),

@@ -31,9 +31,9 @@ def parse_client_hello(data):
     when `data` is not one, or ends before its extensions do."""
     if len(data) < 9 or data[0] != 22 or data[5] != 1:
         return {"error": "no ClientHello received"}
-    if len(data) < 5 + u16(data, 3):
-        return {"error": f"the ClientHello ends early ({len(data)} bytes received)"}
     try:
+        if len(data) < 5 + u16(data, 3):  # the record's length
+            raise IndexError(len(data))
         return _client_hello_fields(data[9:])
     except IndexError:
         return {"error": f"the ClientHello ends early ({len(data)} bytes received)"}
@@ -87,7 +87,7 @@ def capture_client_hello(argv_for_port, env=None, timeout=5.0):
                 conn, _ = server.accept()
                 with conn:
                     conn.settimeout(timeout)
-                    while len(data) < 5 or len(data) < 5 + int.from_bytes(data[3:5], "big"):
+                    while len(data) < 5 or len(data) < 5 + u16(data, 3):  # the whole record
                         chunk = conn.recv(65536)
                         if not chunk:
                             break

@@ -117,20 +117,30 @@ def cpu_list(text):
     return cpus
 
 
-def listening_inodes(port):
-    """Socket inodes of the TCP sockets listening on this port (/proc/net/tcp, tcp6)."""
-    inodes = set()
+def tcp_sockets():
+    """(state, local port, inode) of every TCP socket on the machine (/proc/net/tcp, tcp6; state "0A" is LISTEN)."""
+    found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as f:
                 next(f)
                 for line in f:
                     fields = line.split()
-                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                        inodes.add(fields[9])
+                    found.append((fields[3], int(fields[1].rsplit(":", 1)[1], 16), fields[9]))
         except (OSError, IndexError, ValueError, StopIteration):
             pass
-    return inodes
+    return found
+
+
+def listening_inodes(port):
+    """Socket inodes of the TCP sockets listening on this port."""
+    return {inode for state, local_port, inode in tcp_sockets() if state == "0A" and local_port == port}
+
+
+def connections_held(pids):
+    """How many TCP connections (sockets not listening) these processes hold open."""
+    connections = {inode for state, _, inode in tcp_sockets() if state != "0A"}
+    return sum(len(socket_inodes(pid) & connections) for pid in pids)
 
 
 def socket_inodes(pid):

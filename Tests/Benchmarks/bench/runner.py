@@ -19,11 +19,10 @@ from .workloads import WORKLOADS
 
 class Bench:
     """One benchmark: its settings (`cfg`), the runs recorded so far and the references measured once; every
-    record also goes to the JSON-lines file as it is made."""
+    record goes to the JSON-lines file as it is made."""
 
     def __init__(self, cfg):
         self.cfg = cfg
-        self.results = []
         self.runs = {}  # (scenario, daemon) -> [run records]
         self.tls_checks = {}  # (scenario, daemon) -> s_client summary
         self.speed = None
@@ -181,7 +180,6 @@ class Bench:
              + (f"  PROBLEMS: {'; '.join(record['problems'])}" if record["problems"] else ""))
 
     def emit(self, record):
-        self.results.append(record)
         with open(self.cfg.jsonl, "a") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 

@@ -10,11 +10,22 @@ import time
 from .perf import AcceptCounter
 from .processes import Proc, RunFailed, read_json_line
 from .procfs import (
-    busy_fractions, cpu_busy, cpu_times, cpus_allowed, listening_inodes, pss_kib, socket_inodes, status_value,
-    tcp_counter, tcp_per_connection, tcp_snapshot, voluntary_switches)
+    busy_fractions, connections_held, cpu_busy, cpu_times, cpus_allowed, listening_inodes, pss_kib, socket_inodes,
+    status_value, tcp_counter, tcp_per_connection, tcp_snapshot, voluntary_switches)
 from .rig import HERE
 
 SPREAD_BOUND_S = 300  # spread: tlsload's bound for its N connections (about 10 s at this machine's rate)
+
+
+def wait_for_connections(pids, count, when, timeout=30.0):
+    """Waits (bounded) until the daemon's processes hold exactly `count` TCP connections, so that its memory is read
+    once it has closed, or opened, all it was given."""
+    deadline = time.monotonic() + timeout
+    while (held := connections_held(pids)) != count:
+        if time.monotonic() > deadline:
+            raise RunFailed(f"hold: {when}, the daemon held {held} TCP connections after {timeout:.0f} s, "
+                            f"expected {count}")
+        time.sleep(0.05)
 
 
 def window_metrics(bench, lg, ops):
@@ -141,7 +152,7 @@ def run_hold(bench, sc, pids, log_path):
         "--mode", "conn", "--concurrency", "16", "--duration", "1", "--warmup", "0",
         "--expect-sha256", cfg.digests["/100"]]
     warmed = bench.tlsload_json(warm, 60, log_path + ".tlsload")
-    time.sleep(0.5)
+    wait_for_connections(pids, 0, "after the warm-up")
     rss0 = sum(status_value(p, "VmRSS") for p in pids)
     pss0 = sum(pss_kib(p) for p in pids)
     # One descriptor per held connection on the client side: beyond what one process may open, the connections
@@ -164,7 +175,7 @@ def run_hold(bench, sc, pids, log_path):
             holders.append(Proc("tlsload-hold", bench.client(argv), stdout=subprocess.PIPE, stderr=err,
                                 stdin=subprocess.PIPE))
             readies.append(read_json_line(holders[-1], 150))
-        time.sleep(1.0)  # settle
+        wait_for_connections(pids, 2 * sc.hold, "with the idle connections open")  # the client's and the backend's
         rss = sum(status_value(p, "VmRSS") for p in pids)
         pss = sum(pss_kib(p) for p in pids)
         rss_each = {str(p): status_value(p, "VmRSS") for p in pids}
