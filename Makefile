@@ -5,7 +5,7 @@ DESTDIR    ?=
 SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages the build and the tests need (Debian names).
-DEB_PACKAGES := libssl-dev libev-dev openssl curl pkg-config python3
+DEB_PACKAGES := libssl-dev libev-dev openssl curl pkg-config python3 gcc libc6-dev
 RELEASE_FLAGS := -c release --static-swift-stdlib
 RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/unwrapd
 DEV_DIR    := .build/dev
@@ -14,7 +14,7 @@ DEV_DIR    := .build/dev
 
 # `make bench`: unwrapd vs hitch side by side (Tests/Benchmarks/README.md). Options through BENCH_ARGS, e.g.
 # make bench BENCH_ARGS='--quick --scenarios hs-ecdsa,keepalive'
-BENCH_DEB_PACKAGES := hitch wrk openssl gcc libc6-dev util-linux linux-perf
+BENCH_DEB_PACKAGES := hitch wrk util-linux linux-perf
 BENCH_DIR   := Tests/Benchmarks
 BENCH_BUILD := .build-bench
 BENCH_ARGS  ?=
@@ -87,7 +87,7 @@ bench-deps:
 
 bench: bench-deps release
 	@mkdir -p $(BENCH_BUILD)
-	$(CC) -O2 -Wall -Wextra -o $(BENCH_BUILD)/tlsload $(BENCH_DIR)/loadgen/tlsload.c -lssl -lcrypto
+	$(CC) -O2 -Wall -Wextra -o $(BENCH_BUILD)/tlsload $(BENCH_DIR)/loadgen/tlsload/*.c -lssl -lcrypto
 	$(CC) -O2 -Wall -Wextra -o $(BENCH_BUILD)/sslfloor $(BENCH_DIR)/loadgen/sslfloor.c -lssl -lcrypto
 	$(SUDO) python3 $(BENCH_DIR)/run.py --unwrapd "$(RELEASE_BIN)" --tlsload $(BENCH_BUILD)/tlsload \
 	    --sslfloor $(BENCH_BUILD)/sslfloor $(BENCH_ARGS)
