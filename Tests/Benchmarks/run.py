@@ -175,7 +175,6 @@ def main():
                 if not backend.alive():
                     raise SystemExit("bench: the backend (nginx) died")
                 bench.one_run(sc, daemon, index, order)
-                time.sleep(0.3)
 
     summaries = summarize(bench)
     table = render(bench, summaries)

@@ -8,6 +8,7 @@ import os
 import select
 import socket
 import sys
+import time
 import types
 import unittest
 
@@ -125,6 +126,23 @@ class KernelCounterTests(unittest.TestCase):
                     self.assertEqual(procfs.connections_held(me), before + 2, "both ends are this process's")
                 self.assertEqual(procfs.connections_held(me), before + 1)
         self.assertEqual(procfs.connections_held(me), before)
+
+    def test_connections_closing_counts_a_port_until_its_connections_are_closed(self):
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            port = listener.getsockname()[1]
+            self.assertEqual(procfs.connections_closing([port]), 0, "a listening socket is not a connection")
+            client = socket.create_connection(("127.0.0.1", port), timeout=5)
+            accepted, _ = listener.accept()
+            self.assertEqual(procfs.connections_closing([port]), 2, "both ends: by local port and by remote port")
+            client.close()
+            self.assertGreaterEqual(procfs.connections_closing([port]), 1, "the end not closed yet still counts")
+            accepted.close()
+            deadline = time.monotonic() + 5
+            while procfs.connections_closing([port]) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertEqual(procfs.connections_closing([port]), 0, "closed, and TIME_WAIT is not counted")
 
     def test_per_connection_counts_the_segments_and_resets_since_the_start(self):
         before = procfs.tcp_snapshot()

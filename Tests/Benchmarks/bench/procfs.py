@@ -117,8 +117,12 @@ def cpu_list(text):
     return cpus
 
 
+LISTEN, TIME_WAIT = "0A", "06"
+
+
 def tcp_sockets():
-    """(state, local port, inode) of every TCP socket on the machine (/proc/net/tcp, tcp6; state "0A" is LISTEN)."""
+    """(state, local port, remote port, inode) of every TCP socket on the machine (/proc/net/tcp, tcp6; the state
+    as the kernel writes it: "01" established, "06" TIME_WAIT, "0A" LISTEN, ...)."""
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -126,7 +130,8 @@ def tcp_sockets():
                 next(f)
                 for line in f:
                     fields = line.split()
-                    found.append((fields[3], int(fields[1].rsplit(":", 1)[1], 16), fields[9]))
+                    found.append((fields[3], int(fields[1].rsplit(":", 1)[1], 16),
+                                  int(fields[2].rsplit(":", 1)[1], 16), fields[9]))
         except (OSError, IndexError, ValueError, StopIteration):
             pass
     return found
@@ -134,12 +139,20 @@ def tcp_sockets():
 
 def listening_inodes(port):
     """Socket inodes of the TCP sockets listening on this port."""
-    return {inode for state, local_port, inode in tcp_sockets() if state == "0A" and local_port == port}
+    return {inode for state, local_port, _, inode in tcp_sockets() if state == LISTEN and local_port == port}
+
+
+def connections_closing(ports):
+    """TCP sockets of these ports (local or remote) that are neither listening nor in TIME_WAIT: connections
+    still open, or still being closed (FIN_WAIT, CLOSE_WAIT, LAST_ACK, ...). 0 once a run's connections are gone;
+    TIME_WAIT costs nothing until its timer ends."""
+    return sum(1 for state, local_port, remote_port, _ in tcp_sockets()
+               if state not in (LISTEN, TIME_WAIT) and (local_port in ports or remote_port in ports))
 
 
 def connections_held(pids):
     """How many TCP connections (sockets not listening) these processes hold open."""
-    connections = {inode for state, _, inode in tcp_sockets() if state != "0A"}
+    connections = {inode for state, _, _, inode in tcp_sockets() if state != LISTEN}
     return sum(len(socket_inodes(pid) & connections) for pid in pids)
 
 

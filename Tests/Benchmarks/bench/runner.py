@@ -11,10 +11,12 @@ from .formatting import fmt, pct
 from .machine import now_iso
 from .perf import Profiler
 from .processes import Proc, RunFailed, niced, note, run
-from .procfs import cpu_list, cpus_allowed
+from .procfs import connections_closing, cpu_list, cpus_allowed
 from .rig import backend_requests, daemon_argv, daemon_binary, daemon_cpus, port_is_free
 from .scenarios import BY_NAME, CIPHER12, GROUP, GROUPS12, PROFILE_ROWS, ROWS, SUITE13
 from .workloads import WORKLOADS
+
+SETTLE_TIMEOUT = 10  # seconds a run's connections may take to close after the daemon stopped
 
 
 class Bench:
@@ -154,6 +156,10 @@ class Bench:
             if proc:
                 proc.stop()
                 record["daemon_exit"] = proc.popen.returncode
+        record["settle_s"] = self.settle()
+        if record["settle_s"] is None:
+            note(f"  [{sc.name} {index}/{cfg.runs} {daemon:7}] connections on ports {cfg.frontend_port} and "
+                 f"{cfg.backend_port} still open or closing {SETTLE_TIMEOUT} s after the daemon stopped; going on")
         # Cross-check with the backend: it must have served at least every request the clients counted as complete
         # (the readiness probe included; the difference is requests in flight when a client stopped).
         record["backend_requests"] = backend_requests(cfg.backend_port) - backend_before - 1
@@ -178,6 +184,18 @@ class Bench:
              f"  cpu/op {fmt(cpu)} µs  daemon busy {pct(m.get('daemon_busy'))}"
              f"  cpu{cfg.daemon_cpu} {pct(m.get('cpu_daemon_core_busy'))}"
              + (f"  PROBLEMS: {'; '.join(record['problems'])}" if record["problems"] else ""))
+
+    def settle(self):
+        """Waits until the connections of the run that just ended are closed on the frontend's and the backend's
+        ports (TIME_WAIT aside), so that the next run does not start while the kernel still closes them. Returns
+        the seconds it took, or None if some were still open or closing after SETTLE_TIMEOUT."""
+        ports = (self.cfg.frontend_port, self.cfg.backend_port)
+        started = time.monotonic()
+        while connections_closing(ports):
+            if time.monotonic() - started > SETTLE_TIMEOUT:
+                return None
+            time.sleep(0.01)
+        return round(time.monotonic() - started, 3)
 
     def emit(self, record):
         with open(self.cfg.jsonl, "a") as f:
