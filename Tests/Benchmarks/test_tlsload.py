@@ -1,5 +1,5 @@
 """Tests of the load generator (loadgen/tlsload/): it is built with cc and run against a real TLS server, a
-Python HTTPS server on 127.0.0.1 with a fresh ECDSA P-256 certificate, so that what the benchmark's figures rest
+Python HTTPS server on 127.0.0.1 with the benchmark's ECDSA P-256 certificate (made fresh), so that what the benchmark's figures rest
 on is checked: completed operations are counted exactly, resumed and full handshakes apart, and a wrong body, a
 wrong status or a bad option is an error, never an operation.
 
@@ -13,12 +13,14 @@ import os
 import shutil
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCES = os.path.join(HERE, "loadgen", "tlsload")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import rig  # noqa: E402
+
 SMALL = bytes(range(100))
 LARGE = bytes(i * 7 % 251 for i in range(1 << 20))
 TIMEOUT = 60  # seconds any one tlsload run may take
@@ -57,16 +59,9 @@ class TlsloadTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="tlsload-test-")
-        cls.binary = os.path.join(cls.dir, "tlsload")
-        sources = sorted(os.path.join(SOURCES, f) for f in os.listdir(SOURCES) if f.endswith(".c"))
-        subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", cls.binary, *sources, "-lssl", "-lcrypto"],
-                       check=True, timeout=120)
-        key, cert = os.path.join(cls.dir, "key.pem"), os.path.join(cls.dir, "cert.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-days", "1", "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
-                       check=True, capture_output=True, timeout=60)
+        cls.binary = rig.build_loadgen("tlsload", cls.dir)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
+        context.load_cert_chain(rig.make_certificates(cls.dir)["ecdsa"])
         cls.server = TLSServer(context)
         cls.port = cls.server.server_address[1]
         cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)

@@ -79,6 +79,20 @@ def port_is_free(port):
             return False
 
 
+def build_loadgen(name, directory):
+    """Builds the load generator's program NAME (loadgen/NAME.c, or the .c files of loadgen/NAME/) into
+    directory/NAME with warnings as errors, as the tests do (`make bench` builds the same sources); its path."""
+    source = os.path.join(HERE, "loadgen", name)
+    sources = ([os.path.join(source, f) for f in sorted(os.listdir(source)) if f.endswith(".c")]
+               if os.path.isdir(source) else [source + ".c"])
+    binary = os.path.join(directory, name)
+    result = run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", binary, *sources, "-lssl", "-lcrypto"],
+                 timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"cc {name}: {result.stderr.strip()}")
+    return binary
+
+
 def make_certificates(directory):
     """Self-signed ECDSA P-256 and RSA-2048 certificates, key + certificate in one PEM (as both daemons take it)."""
     pems = {}
