@@ -3,11 +3,11 @@ CPU time goes by code (sampled profile)."""
 
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
 from .processes import Proc, RunFailed, run
 
@@ -50,41 +50,40 @@ def profile_usable():
                              "--quiet"], "sample the whole machine")
 
 
-def perf_descriptors(pid):
-    """How many perf event descriptors the process holds (perf's attachment is complete when all are open)."""
-    count = 0
-    try:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                count += os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[perf_event]"
-            except OSError:
-                pass
-    except OSError:
-        pass
-    return count
-
-
 class AcceptCounter:
     """`perf stat` attached to one process: its accept4/accept calls (syscall exit tracepoints), successful
-    (ret >= 0) and failed, counted in the kernel; read when perf is stopped (SIGINT makes it write its counts)."""
+    (ret >= 0) and failed, counted in the kernel; read when perf is stopped (SIGINT makes it write its counts).
+    perf starts with its events disabled and enables them on a command through a FIFO, then answers "ack" through
+    another: counting has begun once the answer is read."""
+
+    ACK_TIMEOUT = 5  # seconds
 
     def __init__(self, cfg, pid, out_path):
         self.pid, self.out_path = pid, out_path
-        argv = ["perf", "stat", "-x", ",", "-o", out_path] + accept_counter_args() + ["-p", str(pid)]
+        control, ack = out_path + ".ctl", out_path + ".ack"
+        for fifo in (control, ack):
+            if os.path.exists(fifo):
+                os.remove(fifo)
+            os.mkfifo(fifo)
+        argv = (["perf", "stat", "-x", ",", "-o", out_path, "--delay", "-1", "--control", f"fifo:{control},{ack}"]
+                + accept_counter_args() + ["-p", str(pid)])
         self.err = open(out_path + ".stderr", "w")
         self.proc = Proc(f"perf-{pid}", ["taskset", "-c", str(cfg.client_cpu)] + argv, stdout=subprocess.DEVNULL,
                          stderr=self.err)
-        # Attached once it holds an event descriptor per event and thread of the process; bounded.
+        # Opened read-write, neither end waits for perf to open its own (Linux FIFOs).
+        control_fd, ack_fd = os.open(control, os.O_RDWR), os.open(ack, os.O_RDWR)
         try:
-            threads = len(os.listdir(f"/proc/{pid}/task"))
-        except OSError:
-            raise RunFailed(f"process {pid} is gone")
-        deadline = time.monotonic() + 5
-        while perf_descriptors(self.proc.pid) < len(ACCEPT_COUNTERS) * threads:
-            if not self.proc.alive() or time.monotonic() > deadline:
-                raise RunFailed(f"perf did not attach to {pid} within 5 s (see {out_path}.stderr)")
-            time.sleep(0.02)
-        time.sleep(0.1)  # enabled right after opening; a missed accept shows in the total anyway
+            os.write(control_fd, b"enable\n")
+            ready, _, _ = select.select([ack_fd], [], [], self.ACK_TIMEOUT)
+            answer = os.read(ack_fd, 16) if ready else b""
+        finally:
+            os.close(control_fd)
+            os.close(ack_fd)
+            os.remove(control)
+            os.remove(ack)
+        if not answer.startswith(b"ack\n"):  # perf writes the string's terminating NUL too
+            raise RunFailed(f"perf did not start counting {pid}'s accept calls within {self.ACK_TIMEOUT} s "
+                            f"(see {out_path}.stderr)")
 
     def stop(self):
         """{counter name: count}, or None when perf wrote no counts."""
