@@ -140,6 +140,25 @@ class RunFailed(Exception):
     pass
 
 
+def run_for_json(name, argv, timeout, log_path, env=None):
+    """Runs a client to its end (at most `timeout` seconds, stopped by PID otherwise), with its stderr and then its
+    stdout appended to `log_path`, and returns the last JSON line it printed on stdout."""
+    with open(log_path, "a") as log:
+        proc = Proc(name, argv, stdout=subprocess.PIPE, stderr=log, env=env)
+        try:
+            out, _ = proc.popen.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.stop()
+            raise RunFailed(f"{name} did not finish within {timeout:.0f} s (see {log_path})")
+        proc.stop()
+        text = out.decode()
+        log.write(text)
+    lines = [line for line in text.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RunFailed(f"{name} printed no result (exit {proc.popen.returncode}); see {log_path}")
+    return json.loads(lines[-1])
+
+
 def read_json_line(proc, timeout):
     """The next JSON line `proc` prints on stdout (other lines skipped), waiting at most `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -9,18 +9,24 @@ from .processes import niced, note, run
 from .scenarios import BY_NAME
 
 
+def sslfloor_result(argv, timeout, what):
+    """The JSON line sslfloor printed last, or None (noted, with its stderr) when it failed."""
+    result = run(argv, timeout=timeout)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        note(f"bench: {what} failed: {result.stderr.strip()}")
+        return None
+    return json.loads(lines[-1])
+
+
 def run_floor(bench):
     """OpenSSL's own memory per idle server connection (loadgen/sslfloor.c), once per benchmark."""
     cfg = bench.cfg
     if bench.floor is not None or not cfg.sslfloor:
         return
-    result = run(bench.client([cfg.sslfloor, cfg.pems["ecdsa"], "2000"]), timeout=120)
-    lines = [l for l in result.stdout.splitlines() if l.startswith("{")]
-    if result.returncode != 0 or not lines:
-        note(f"bench: sslfloor failed: {result.stderr.strip()}")
-        bench.floor = {}
+    bench.floor = sslfloor_result(bench.client([cfg.sslfloor, cfg.pems["ecdsa"], "2000"]), 120, "sslfloor") or {}
+    if not bench.floor:
         return
-    bench.floor = json.loads(lines[-1])
     bench.emit({"type": "openssl_floor", "bench_id": cfg.bench_id, "pem": "ecdsa", **bench.floor,
                "machine": cfg.machine})
     note(f"  [floor] OpenSSL alone: {bench.floor['kib_per_connection']} KiB per idle server connection")
@@ -36,14 +42,10 @@ def run_cpu_floor(bench, sc):
     count = {"request": 20000, "bulk": 4000}.get(sc.floor_mode, 1000)
     argv = niced(cfg, ["taskset", "-c", str(cfg.daemon_cpu), cfg.sslfloor, "--cpu", sc.floor_mode,
                        cfg.pems[sc.cert], str(count)])
-    result = run(argv, timeout=300)
-    lines = [l for l in result.stdout.splitlines() if l.startswith("{")]
-    if result.returncode != 0 or not lines:
-        note(f"bench: sslfloor --cpu {sc.floor_mode} failed: {result.stderr.strip()}")
-        bench.cpu_floors[key] = None
+    floor = sslfloor_result(argv, 300, f"sslfloor --cpu {sc.floor_mode}")
+    bench.cpu_floors[key] = floor["server_us_per_op"] if floor else None
+    if not floor:
         return
-    floor = json.loads(lines[-1])
-    bench.cpu_floors[key] = floor["server_us_per_op"]
     bench.emit({"type": "openssl_cpu_floor", "bench_id": cfg.bench_id, "pem": sc.cert, **floor,
                "cpu": cfg.daemon_cpu, "machine": cfg.machine})
     note(f"  [floor] OpenSSL alone: {floor['server_us_per_op']} µs of server CPU per {floor['unit']} "

@@ -10,7 +10,7 @@ import time
 from .formatting import fmt, pct
 from .machine import now_iso
 from .perf import Profiler
-from .processes import Proc, RunFailed, niced, note, run
+from .processes import Proc, RunFailed, niced, note, run, run_for_json
 from .procfs import connections_closing, cpu_list, cpus_allowed
 from .rig import backend_requests, daemon_argv, daemon_binary, daemon_cpus, port_is_free
 from .scenarios import BY_NAME, CIPHER12, GROUP, GROUPS12, PROFILE_ROWS, ROWS, SUITE13
@@ -50,20 +50,9 @@ class Bench:
             args += ["--pids", ",".join(str(p) for p in pids)]
         return args
 
-    def tlsload_json(self, argv, timeout, stderr_path):
-        """Runs tlsload to its end (at most `timeout` seconds) and returns the result it prints last (JSON)."""
-        with open(stderr_path, "a") as err:
-            proc = Proc("tlsload", self.client(argv), stdout=subprocess.PIPE, stderr=err)
-            try:
-                out, _ = proc.popen.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.stop()
-                raise RunFailed(f"tlsload did not finish within {timeout:.0f} s")
-            proc.stop()
-        lines = [l for l in out.decode().splitlines() if l.startswith("{")]
-        if not lines:
-            raise RunFailed(f"tlsload printed no result (exit {proc.popen.returncode}); see {stderr_path}")
-        return json.loads(lines[-1])
+    def tlsload_json(self, argv, timeout, log_path):
+        """Runs tlsload on the clients' core to its end (at most `timeout` seconds); the result it prints last."""
+        return run_for_json("tlsload", self.client(argv), timeout, log_path)
 
     # ---- daemons
     def start_daemon(self, daemon, sc, log_path):

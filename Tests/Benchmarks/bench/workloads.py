@@ -1,14 +1,13 @@
 """One run's measurement for each kind of scenario, with tlsload or wrk on the clients' core: connections,
 keep-alive requests, bulk downloads, idle connections held, the spread over two workers."""
 
-import json
 import os
 import resource
 import subprocess
 import time
 
 from .perf import AcceptCounter
-from .processes import Proc, RunFailed, read_json_line
+from .processes import Proc, RunFailed, read_json_line, run_for_json
 from .procfs import (
     busy_fractions, connections_held, cpu_busy, cpu_times, cpus_allowed, listening_inodes, pss_kib, socket_inodes,
     status_value, tcp_counter, tcp_per_connection, tcp_snapshot, voluntary_switches)
@@ -100,20 +99,7 @@ def run_wrk(bench, sc, pids, log_path):
     def wrk(seconds):
         argv = bench.client(["wrk", "-t1", f"-c{cfg.wrk_connections}", f"-d{seconds}s", "--latency",
                             "--timeout", "5s", "-s", os.path.join(HERE, "wrk-report.lua"), url])
-        with open(log_path + ".wrk", "a") as err:
-            proc = Proc("wrk", argv, stdout=subprocess.PIPE, stderr=err, env=env)
-            try:
-                out, _ = proc.popen.communicate(timeout=seconds + 30)
-            except subprocess.TimeoutExpired:
-                proc.stop()
-                raise RunFailed("wrk did not finish")
-            proc.stop()
-        with open(log_path + ".wrk", "a") as f:
-            f.write(out.decode())
-        lines = [l for l in out.decode().splitlines() if l.startswith("{")]
-        if not lines:
-            raise RunFailed("wrk printed no report")
-        return json.loads(lines[-1])
+        return run_for_json("wrk", argv, seconds + 30, log_path + ".wrk", env=env)
 
     warm = wrk(max(1, int(round(cfg.warmup))))  # warm-up, not measured
     children = lambda: sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f) for f in ("ru_utime", "ru_stime"))
@@ -162,9 +148,12 @@ def run_hold(bench, sc, pids, log_path):
     err = open(log_path + ".tlsload", "a")
     holders, readies = [], []
 
-    def ask(proc, command, timeout):
+    def tell(proc, command):
         proc.popen.stdin.write(command.encode() + b"\n")
         proc.popen.stdin.flush()
+
+    def ask(proc, command, timeout):
+        tell(proc, command)
         return read_json_line(proc, timeout)
 
     try:
@@ -182,8 +171,7 @@ def run_hold(bench, sc, pids, log_path):
         statuses = [ask(proc, "status", 30) for proc in holders]
         probe = ask(holders[0], "probe 20", 120)
         for proc in holders:
-            proc.popen.stdin.write(b"quit\n")
-            proc.popen.stdin.flush()
+            tell(proc, "quit")
         for proc in holders:
             proc.popen.wait(30)
     except (subprocess.TimeoutExpired, BrokenPipeError) as error:

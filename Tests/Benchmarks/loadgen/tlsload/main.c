@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 
 enum mode mode = MODE_CONN;
-const char *host = "127.0.0.1";
+static const char *host = "127.0.0.1";
 static int port = 0;
 int tls_version = 13;
 static const char *suites = "TLS_AES_128_GCM_SHA256";
@@ -30,7 +30,7 @@ double duration = 10, warmup = 2;
 int hold_count = 0;
 long long count_limit = 0;
 double conn_timeout = 10;
-double probe_timeout = 10, probe_interval = 0.05;
+double probe_timeout = 10;
 pid_t pids[64];
 int npids = 0;
 int verbose = 0;

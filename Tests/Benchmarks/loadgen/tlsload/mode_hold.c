@@ -7,6 +7,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+static const double PROBE_INTERVAL = 0.05; /* probe mode: seconds between tries while the server starts */
+
 /* One complete request on a new connection, driven to the end (probe mode, and "probe" in hold mode).
  * Returns the latency in seconds, or -1. */
 double one_request(double timeout) {
@@ -45,8 +47,8 @@ int run_probe(void) {
             printf("}\n");
             return 0;
         }
-        if (now() + probe_interval > deadline) break;
-        usleep((useconds_t)(probe_interval * 1e6));
+        if (now() + PROBE_INTERVAL > deadline) break;
+        usleep((useconds_t)(PROBE_INTERVAL * 1e6));
     }
     printf("{\"mode\":\"probe\",\"ok\":false,");
     print_errors_json(stdout);

@@ -17,10 +17,10 @@
  *          --count N, exactly N connections instead (no warm-up: the window runs from the first connect to the
  *          end of the last connection; --duration then bounds it)
  *   bulk   one keep-alive connection downloading --path again and again (bytes/s)
- *   hold   open --hold connections (handshake + one keep-alive request each), keep them idle, report READY on
- *          stdout; then read commands on stdin: "status", "probe K" (K new connections, one at a time, latency),
+ *   hold   open --hold connections (handshake + one keep-alive request each), keep them idle, print a "ready"
+ *          JSON line; then read commands on stdin: "status", "probe K" (K new connections, one at a time, latency),
  *          "quit" (or EOF)
- *   probe  one complete request on a new connection, retried every --interval until --timeout (readiness)
+ *   probe  one complete request on a new connection, retried every 50 ms until --probe-timeout (readiness)
  *
  * While measuring it samples the CPU time (utime+stime, and cutime+cstime; the kernel's share, stime+cstime,
  * also apart) of the --pids processes from /proc at the exact start and end of the measurement window, and the
@@ -91,7 +91,6 @@ struct conn {
 
 /* ---- the options (main.c); mode and resume change for the probes of hold mode ---- */
 extern enum mode mode;
-extern const char *host;
 extern int tls_version;
 extern int resume;
 extern const char *server_name;
@@ -102,7 +101,7 @@ extern double duration, warmup;
 extern int hold_count;
 extern long long count_limit; /* conn --count: connections to make in all (0: run for --duration) */
 extern double conn_timeout;
-extern double probe_timeout, probe_interval;
+extern double probe_timeout;
 extern pid_t pids[64];
 extern int npids;
 extern int verbose;
