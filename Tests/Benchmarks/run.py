@@ -14,7 +14,6 @@ import os
 import re
 import resource
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ sys.dont_write_bytecode = True  # run as root: no root-owned __pycache__ in the 
 from bench import references
 from bench.machine import machine_info
 from bench.perf import perf_usable, profile_usable
-from bench.processes import cleanup, note, on_signal
+from bench.processes import cleanup, install_cleanup, note
 from bench.procfs import cpu_list
 from bench.rig import (
     CLIENT_OPENSSL_CONF, REPO, free_port, http_get_plain, make_certificates, make_documents, start_backend)
@@ -84,10 +83,7 @@ def parse_args():
 
 def main():
     cfg = parse_args()
-    # Explicitly, also SIGINT: a shell starts background jobs with SIGINT ignored.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-    atexit.register(cleanup)
+    install_cleanup()
     if os.geteuid() != 0:
         raise SystemExit("bench: run as root (the daemons drop privileges to nobody, as in production)")
     ncpu = os.cpu_count() or 1

@@ -1,6 +1,7 @@
 """Every process the benchmark starts, recorded and stopped by its PID (also on failure and on signals), and
 bounded short commands."""
 
+import atexit
 import ctypes
 import json
 import os
@@ -31,13 +32,47 @@ def _die_with_parent():
         pass
 
 
-def proc_start_time(pid):
-    """The process's start time (clock ticks since boot), which tells a reused PID from the process seen before."""
+def _stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (state first), or None if there is no such process."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
+            return f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def proc_start_time(pid):
+    """The process's start time (clock ticks since boot), which tells a reused PID from the process seen before."""
+    fields = _stat_fields(pid)
+    return fields[19] if fields and len(fields) > 19 else None
+
+
+def running(pid, started):
+    """Whether `pid` is still the process that started at `started` and has not ended (a zombie has ended)."""
+    fields = _stat_fields(pid)
+    return bool(fields) and len(fields) > 19 and fields[0] not in ("Z", "X") and fields[19] == started
+
+
+def wait_ended(pid, started, timeout):
+    """Waits at most `timeout` seconds for the process `pid` that started at `started` to end; whether it has.
+    A pidfd becomes readable when the process ends, so this is a wait, not a poll."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        if not running(pid, started):  # checked after opening: the pidfd is the process that was checked
+            return True
+        return bool(select.select([pidfd], [], [], timeout)[0])
+    finally:
+        os.close(pidfd)
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 class Proc:
@@ -78,29 +113,32 @@ class Proc:
         return self.popen.poll() is None
 
     def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Stops the process with `sig`, SIGKILL if it has not ended after `timeout` seconds; then its descendants
+        that outlived it (a daemon's parent stops its own workers first): SIGTERM, SIGKILL after `timeout` more.
+        Closes the pipes to it: what it wrote must have been read before."""
         if self.alive():
             self.descendants()
-            try:
-                os.kill(self.pid, sig)
-            except ProcessLookupError:
-                pass
+            _signal(self.pid, sig)
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
-                note(f"bench: {self.name} (pid {self.pid}) did not stop within {timeout:.0f} s: SIGKILL")
-                os.kill(self.pid, signal.SIGKILL)
+                note(f"bench: {self.name} (pid {self.pid}) did not stop within {timeout:g} s: SIGKILL")
+                _signal(self.pid, signal.SIGKILL)
                 self.popen.wait(5)
         # descendants that outlived it (same PID and same start time: not a reused PID)
-        deadline = time.monotonic() + 5
-        for pid, started in self.known.items():
-            while started and proc_start_time(pid) == started and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if started and proc_start_time(pid) == started:
-                note(f"bench: {self.name}'s child {pid} outlived it: SIGKILL")
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        orphans = {pid: started for pid, started in self.known.items() if started and running(pid, started)}
+        for pid in orphans:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for pid, started in orphans.items():
+            if not wait_ended(pid, started, max(0.0, deadline - time.monotonic())):
+                note(f"bench: {self.name}'s child {pid} outlived it and did not stop within {timeout:g} s of "
+                     "SIGTERM: SIGKILL")
+                _signal(pid, signal.SIGKILL)
+                wait_ended(pid, started, 5)
+        for pipe in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            if pipe:
+                pipe.close()
         if self in STARTED:
             STARTED.remove(self)
 
@@ -121,6 +159,16 @@ def on_signal(signum, frame):
     """SIGINT/SIGTERM/SIGHUP: exit through `cleanup`."""
     note(f"bench: {signal.Signals(signum).name}: stopping everything it started")
     raise SystemExit(128 + signum)
+
+
+def install_cleanup():
+    """However the benchmark ends, everything it started is stopped: on a normal exit and after an exception
+    (`atexit`), on SIGINT, SIGTERM and SIGHUP (through SystemExit). If it is killed (SIGKILL), each process it
+    started directly gets SIGTERM from the kernel (PR_SET_PDEATHSIG)."""
+    # Explicitly, also SIGINT: a shell starts background jobs with SIGINT ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    atexit.register(cleanup)
 
 
 def niced(cfg, argv):
@@ -149,7 +197,7 @@ def run_for_json(name, argv, timeout, log_path, env=None):
             out, _ = proc.popen.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.stop()
-            raise RunFailed(f"{name} did not finish within {timeout:.0f} s (see {log_path})")
+            raise RunFailed(f"{name} did not finish within {timeout:g} s (see {log_path})")
         proc.stop()
         text = out.decode()
         log.write(text)
@@ -173,4 +221,4 @@ def read_json_line(proc, timeout):
         line = line.decode().strip()
         if line.startswith("{"):
             return json.loads(line)
-    raise RunFailed(f"{proc.name}: no answer within {timeout:.0f} s")
+    raise RunFailed(f"{proc.name}: no answer within {timeout:g} s")
