@@ -88,6 +88,6 @@ bench-deps:
 bench: bench-deps release
 	@mkdir -p $(BENCH_BUILD)
 	$(CC) -O2 -Wall -Wextra -o $(BENCH_BUILD)/tlsload $(BENCH_DIR)/loadgen/tlsload/*.c -lssl -lcrypto
-	$(CC) -O2 -Wall -Wextra -o $(BENCH_BUILD)/sslfloor $(BENCH_DIR)/loadgen/sslfloor.c -lssl -lcrypto
+	$(CC) -O2 -Wall -Wextra -o $(BENCH_BUILD)/sslfloor $(BENCH_DIR)/loadgen/sslfloor/*.c -lssl -lcrypto
 	$(SUDO) python3 $(BENCH_DIR)/run.py --unwrapd "$(RELEASE_BIN)" --tlsload $(BENCH_BUILD)/tlsload \
 	    --sslfloor $(BENCH_BUILD)/sslfloor $(BENCH_ARGS)

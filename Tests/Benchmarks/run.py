@@ -40,7 +40,7 @@ def parse_args():
                    help="one more argument for unwrapd, e.g. --unwrapd-arg=--session-tickets=off (repeatable)")
     p.add_argument("--hitch", default="/usr/sbin/hitch")
     p.add_argument("--tlsload", required=True, help="the load generator binary")
-    p.add_argument("--sslfloor", default=None, help="the OpenSSL memory floor probe (loadgen/sslfloor.c)")
+    p.add_argument("--sslfloor", default=None, help="the OpenSSL memory floor probe (loadgen/sslfloor/)")
     p.add_argument("--scenarios", default="all",
                    help="comma-separated: " + ",".join(s.name for s in SCENARIOS) + " (default all); also idle-N "
                         "for any N")

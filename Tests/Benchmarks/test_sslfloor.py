@@ -1,8 +1,9 @@
-"""Tests of sslfloor (loadgen/sslfloor.c), the floors under the benchmark's figures: it is built with cc and run
+"""Tests of sslfloor (loadgen/sslfloor/), the floors under the benchmark's figures: it is built with cc and run
 with the benchmark's certificates (made fresh). Its two ways of counting an idle connection's memory, the heap's
 bytes in use (mallinfo2) and OpenSSL's live blocks by allocation site, must agree up to malloc's per-block
 overhead; every --cpu mode must complete its operations (sslfloor itself fails when a session does not resume);
-bad arguments are refused.
+bad arguments (a count that is not 1 to 1 000 000, an unknown mode, a PEM with no key) are refused with a
+reason.
 
 Run by `make test` (python3 -m unittest); each run is one short process, waited for.
 """
@@ -72,6 +73,15 @@ class SslfloorTests(unittest.TestCase):
         missing = self.sslfloor()
         self.assertEqual(missing.returncode, 2)
         self.assertIn("usage: sslfloor", missing.stderr)
+        pem = self.pems["ecdsa"]
+        for args in ((pem, "abc"), (pem, "0"), ("--cpu", "full", pem, "20x"), ("--sites", pem, "-5")):
+            with self.subTest(args=args):
+                refused = self.sslfloor(*args)
+                self.assertEqual((refused.returncode, refused.stdout), (2, ""))
+                self.assertIn(f'sslfloor: N "{args[-1]}": a whole number from 1 to 1000000 is needed', refused.stderr)
+        unloadable = self.sslfloor("--cpu", "full", os.path.join(self.dir, "missing.pem"), "1")
+        self.assertEqual(unloadable.returncode, 2)
+        self.assertIn("missing.pem: no certificate chain and private key could be loaded from it", unloadable.stderr)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ def sslfloor_result(argv, timeout, what):
 
 
 def run_floor(bench):
-    """OpenSSL's own memory per idle server connection (loadgen/sslfloor.c), once per benchmark."""
+    """OpenSSL's own memory per idle server connection (loadgen/sslfloor/), once per benchmark."""
     cfg = bench.cfg
     if bench.floor is not None or not cfg.sslfloor:
         return
@@ -33,7 +33,7 @@ def run_floor(bench):
 
 
 def run_cpu_floor(bench, sc):
-    """OpenSSL's own server CPU per operation of the scenario (loadgen/sslfloor.c --cpu), on the daemon's CPU,
+    """OpenSSL's own server CPU per operation of the scenario (loadgen/sslfloor/, --cpu), on the daemon's CPU,
     once per mode and certificate."""
     cfg = bench.cfg
     key = (sc.floor_mode, sc.cert)
