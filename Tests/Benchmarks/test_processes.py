@@ -85,11 +85,13 @@ class CleanupTests(unittest.TestCase):
         return program, pids
 
     def reap(self, program):
+        """Cleanup: the program ended (killed if a test left it running) and its pipes read to their end."""
         if program.poll() is None:
             program.kill()
         program.communicate(timeout=TIMEOUT)
 
     def kill_left_over(self, pids):
+        """Cleanup, before `reap`: what a failed test left running, by PID and start time."""
         for pid in running(pids):
             os.kill(pid, signal.SIGKILL)
 
