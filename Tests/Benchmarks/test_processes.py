@@ -93,7 +93,7 @@ class CleanupTests(unittest.TestCase):
     def kill_left_over(self, pids):
         """Cleanup, before `reap`: what a failed test left running, by PID and start time."""
         for pid in running(pids):
-            os.kill(pid, signal.SIGKILL)
+            processes.send_signal(pid, signal.SIGKILL)
 
     def test_a_failure_stops_every_process_it_started_and_the_orphans_of_those(self):
         program, pids = self.start("with-shell", "fail")

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+from bench.procfs import stat_fields
+
 
 STARTED = []  # [Proc]
 
@@ -32,24 +34,15 @@ def _die_with_parent():
         pass
 
 
-def _stat_fields(pid):
-    """The fields of /proc/PID/stat after the command name (state first), or None if there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
 def proc_start_time(pid):
     """The process's start time (clock ticks since boot), which tells a reused PID from the process seen before."""
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     return fields[19] if fields and len(fields) > 19 else None
 
 
 def running(pid, started):
     """Whether `pid` is still the process that started at `started` and has not ended (a zombie has ended)."""
-    fields = _stat_fields(pid)
+    fields = stat_fields(pid)
     return bool(fields) and len(fields) > 19 and fields[0] not in ("Z", "X") and fields[19] == started
 
 
@@ -68,7 +61,8 @@ def wait_ended(pid, started, timeout):
         os.close(pidfd)
 
 
-def _signal(pid, sig):
+def send_signal(pid, sig):
+    """os.kill, but a process that has just ended is not an error."""
     try:
         os.kill(pid, sig)
     except ProcessLookupError:
@@ -118,23 +112,23 @@ class Proc:
         Closes the pipes to it: what it wrote must have been read before."""
         if self.alive():
             self.descendants()
-            _signal(self.pid, sig)
+            send_signal(self.pid, sig)
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 note(f"bench: {self.name} (pid {self.pid}) did not stop within {timeout:g} s: SIGKILL")
-                _signal(self.pid, signal.SIGKILL)
+                send_signal(self.pid, signal.SIGKILL)
                 self.popen.wait(5)
         # descendants that outlived it (same PID and same start time: not a reused PID)
         orphans = {pid: started for pid, started in self.known.items() if started and running(pid, started)}
         for pid in orphans:
-            _signal(pid, signal.SIGTERM)
+            send_signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for pid, started in orphans.items():
             if not wait_ended(pid, started, max(0.0, deadline - time.monotonic())):
                 note(f"bench: {self.name}'s child {pid} outlived it and did not stop within {timeout:g} s of "
                      "SIGTERM: SIGKILL")
-                _signal(pid, signal.SIGKILL)
+                send_signal(pid, signal.SIGKILL)
                 wait_ended(pid, started, 5)
         for pipe in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
             if pipe:

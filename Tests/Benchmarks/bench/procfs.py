@@ -5,6 +5,15 @@ import os
 import re
 
 
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (state first), or None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def cpu_times(pids):
     """(all, kernel's share) of these processes' CPU time in seconds: utime+stime (+cutime+cstime: children
     already waited for), and stime+cstime."""
@@ -12,12 +21,11 @@ def cpu_times(pids):
     total = kernel = 0
     for pid in pids:
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                utime, stime, cutime, cstime = (int(x) for x in f.read().rsplit(")", 1)[1].split()[11:15])
-            total += utime + stime + cutime + cstime
-            kernel += stime + cstime
-        except (OSError, IndexError, ValueError):
-            pass
+            utime, stime, cutime, cstime = (int(x) for x in stat_fields(pid)[11:15])
+        except (TypeError, ValueError):  # no such process (None), or a short line
+            continue
+        total += utime + stime + cutime + cstime
+        kernel += stime + cstime
     return total / ticks, kernel / ticks
 
 
