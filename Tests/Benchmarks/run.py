@@ -29,6 +29,7 @@ from bench.rig import (
     CLIENT_OPENSSL_CONF, REPO, free_port, http_get_plain, make_certificates, make_documents, start_backend)
 from bench.runner import Bench
 from bench.scenarios import BY_NAME, DAEMONS, GROUP, SCENARIOS, SUITE13, Scenario
+from bench.side_by_side import render_rounds, run_rounds, summarize_rounds
 from bench.summary import summarize
 from bench.table import render, update_readme
 
@@ -61,6 +62,9 @@ def parse_args():
                    help="write the table into Tests/Benchmarks/README.md (Performance section)")
     p.add_argument("--no-profile", dest="profile", action="store_false",
                    help="no perf samples during the runs (the rows of where the CPU went stay empty)")
+    p.add_argument("--side-by-side", action="store_true",
+                   help="both daemons at once, --runs rounds, for the handshake scenarios: CPU per handshake "
+                        "without the machine's drift between runs (README, \"Side by side\")")
     args = p.parse_args()
     args.runs = args.runs or (2 if args.quick else 5)
     args.duration = args.duration or (3.0 if args.quick else 10.0)
@@ -78,6 +82,15 @@ def parse_args():
     if unknown:
         p.error(f"unknown scenario(s): {', '.join(unknown)}")
     args.scenarios = [s for s in SCENARIOS if s.name in names]
+    if args.side_by_side:
+        if args.scenarios_requested == "all":
+            args.scenarios = [s for s in SCENARIOS if s.kind == "conn"]
+        others = [s.name for s in args.scenarios if s.kind != "conn"]
+        if others:
+            p.error(f"--side-by-side measures the handshake scenarios only, not {', '.join(others)}")
+        if args.update_readme:
+            p.error("--side-by-side has no table for the README's Performance section")
+        args.profile = False
     return args
 
 
@@ -141,20 +154,31 @@ def main():
     used = set()
     cfg.backend_port = free_port(used)
     cfg.frontend_port = free_port(used)
-    note(f"bench: backend nginx on 127.0.0.1:{cfg.backend_port}, daemons on 127.0.0.1:{cfg.frontend_port}")
+    cfg.frontend_port_b = free_port(used)  # hitch's, side by side
+    note(f"bench: backend nginx on 127.0.0.1:{cfg.backend_port}, daemons on 127.0.0.1:{cfg.frontend_port}"
+         + (f" and {cfg.frontend_port_b}" if cfg.side_by_side else ""))
     bench = Bench(cfg)
     bench.emit({"type": "machine", "bench_id": cfg.bench_id, "machine": cfg.machine,
                 "scenarios": [s.name for s in cfg.scenarios],
                 "settings": {"runs": cfg.runs, "duration": cfg.duration, "warmup": cfg.warmup, "quick": cfg.quick,
                              "concurrency": cfg.concurrency, "wrk_connections": cfg.wrk_connections,
                              "frontend_port": cfg.frontend_port, "backend_port": cfg.backend_port,
-                             "unwrapd_args": cfg.unwrapd_args}})
+                             "unwrapd_args": cfg.unwrapd_args, "side_by_side": cfg.side_by_side}})
 
     backend = start_backend(cfg, cfg.backend_port, docroot, os.path.join(cfg.out, "nginx"))
     # wrk's requests are keep-alive ones: the same response with "Connection: keep-alive".
     cfg.response_size = len(http_get_plain(cfg.backend_port, "/100").replace(
         b"Connection: close\r\n", b"Connection: keep-alive\r\n"))
     references.check_offers(bench)
+
+    if cfg.side_by_side:
+        summaries = {}
+        for sc in cfg.scenarios:
+            note(f"bench: {sc.name}: {sc.title}, side by side")
+            summaries[sc.name] = summarize_rounds(run_rounds(bench, sc))
+        finish(cfg, render_rounds(cfg, summaries), started)
+        backend.stop()
+        return
 
     for sc in cfg.scenarios:
         note(f"bench: {sc.name}: {sc.title}")
@@ -173,7 +197,15 @@ def main():
                 bench.one_run(sc, daemon, index, order)
 
     summaries = summarize(bench)
-    table = render(bench, summaries)
+    table = finish(cfg, render(bench, summaries), started)
+    if cfg.update_readme:
+        update_readme(table, cfg)
+    backend.stop()
+
+
+def finish(cfg, table, started):
+    """Adds the total time to the table, writes it to table.txt beside the results, points `latest` at them and
+    prints it; returns it."""
     elapsed = time.monotonic() - started
     table += f"total time {elapsed / 60:.1f} min; results {cfg.jsonl}\n"
     with open(os.path.join(cfg.out, "table.txt"), "w") as f:
@@ -187,9 +219,7 @@ def main():
         pass
     sys.stdout.write(table)
     sys.stdout.flush()
-    if cfg.update_readme:
-        update_readme(table, cfg)
-    backend.stop()
+    return table
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Unit tests for the benchmark's pure logic (package bench/): the paired ratios, the sign test's
-interval, the verdicts, the daemons' command lines, the kernel's TCP counters.
+interval, the verdicts, the side-by-side rounds' summary, the daemons' command lines, the kernel's TCP counters.
 
 Run by `make test` (python3 -m unittest); they start no process, and the kernel counters' tests use TCP on
 127.0.0.1 only.
@@ -13,7 +13,7 @@ import types
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import procfs, rig, scenarios, verdicts  # noqa: E402
+from bench import procfs, rig, scenarios, side_by_side, verdicts  # noqa: E402
 
 
 def runs(values):
@@ -72,6 +72,31 @@ class VerdictTests(unittest.TestCase):
         self.assertEqual(verdicts.judge(("abs_le", 12.0), None, {"median": 13.9}), ("≤12 (abs.)", False))
 
 
+def round_record(unwrapd, hitch, problems=()):
+    """A side-by-side round as `one_round` records it: both daemons' CPU per operation."""
+    return {"valid": not problems, "problems": list(problems),
+            "metrics": {"unwrapd": {"cpu_us_per_op": unwrapd}, "hitch": {"cpu_us_per_op": hitch}}}
+
+
+class SideBySideTests(unittest.TestCase):
+    def test_each_round_gives_one_ratio_and_invalid_rounds_are_left_out(self):
+        records = [round_record(90, 100), round_record(180, 200), round_record(50, 100, ["hitch: 3 errors"]),
+                   round_record(95, 100), round_record(88, 100), round_record(92, 100)]
+        summary = side_by_side.summarize_rounds(records)
+        self.assertEqual(sorted(summary["ratio"]["values"]), [0.88, 0.9, 0.9, 0.92, 0.95])
+        self.assertEqual((summary["ratio"]["low"], summary["ratio"]["high"]), (0.88, 0.95))
+        self.assertEqual(summary["ratio"]["median"], 0.9)
+        self.assertEqual((summary["unwrapd"]["min"], summary["unwrapd"]["max"]), (88, 180))
+        self.assertEqual(summary["invalid"], 1)
+
+    def test_no_valid_round_gives_no_summary_and_the_table_says_so(self):
+        self.assertIsNone(side_by_side.summarize_rounds([round_record(1, 1, ["unwrapd exited during the round"])]))
+        cfg = types.SimpleNamespace(daemon_cpu=0, runs=1, duration=10.0, warmup=2.0, concurrency=64)
+        table = side_by_side.render_rounds(cfg, {"hs-ecdsa": None})
+        self.assertIn("hs-ecdsa      no valid round", table)
+        self.assertIn("32 connections in flight to each", table)
+
+
 class DaemonCommandLineTests(unittest.TestCase):
     cfg = types.SimpleNamespace(unwrapd="/u", hitch="/h", frontend_port=1, backend_port=2,
                                 pems={"ecdsa": "e.pem"}, unwrapd_args=["--log-level=3"])
@@ -84,6 +109,11 @@ class DaemonCommandLineTests(unittest.TestCase):
                          ["/h", "-n", "1", "-f", "[127.0.0.1]:1", "-b", "[127.0.0.1]:2", "-u", "nobody", "e.pem"])
         self.assertEqual(rig.daemon_argv(self.cfg, "unwrapd", scenarios.BY_NAME["resume-tls13"])[-2:],
                          ["--log-level=3", "e.pem"])
+
+    def test_a_daemon_side_by_side_listens_on_the_port_it_is_given(self):
+        argv = rig.daemon_argv(self.cfg, "hitch", scenarios.BY_NAME["hs-ecdsa"], port=7)
+        self.assertEqual(argv[argv.index("-f") + 1], "[127.0.0.1]:7")
+        self.assertEqual(argv[argv.index("-b") + 1], "[127.0.0.1]:2")
 
 
 def reset_loopback_connections(count):

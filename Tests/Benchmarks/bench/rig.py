@@ -23,12 +23,12 @@ def daemon_binary(cfg, daemon):
     return cfg.unwrapd if daemon == "unwrapd" else cfg.hitch
 
 
-def daemon_argv(cfg, daemon, sc):
-    """The command line of `daemon` in scenario `sc`: the same for both, then unwrapd's own settings (--unwrapd-arg
-    and the scenario's), then the certificate."""
+def daemon_argv(cfg, daemon, sc, port=None):
+    """The command line of `daemon` in scenario `sc`, listening on `port` (default: the frontend's): the same for
+    both, then unwrapd's own settings (--unwrapd-arg and the scenario's), then the certificate."""
     own = cfg.unwrapd_args + sc.unwrapd_args if daemon == "unwrapd" else []
     return ([daemon_binary(cfg, daemon), "-n", str(sc.workers),
-             "-f", f"[127.0.0.1]:{cfg.frontend_port}", "-b", f"[127.0.0.1]:{cfg.backend_port}", "-u", "nobody"]
+             "-f", f"[127.0.0.1]:{port or cfg.frontend_port}", "-b", f"[127.0.0.1]:{cfg.backend_port}", "-u", "nobody"]
             + own + [cfg.pems[sc.cert]])
 
 

@@ -55,17 +55,20 @@ class Bench:
         return run_for_json("tlsload", self.client(argv), timeout, log_path)
 
     # ---- daemons
-    def start_daemon(self, daemon, sc, log_path):
+    def start_daemon(self, daemon, sc, log_path, port=None):
+        """`daemon` started fresh and pinned, listening on `port` (default: the frontend's); returned with its PIDs
+        once it answers a complete request."""
         cfg = self.cfg
-        if not port_is_free(cfg.frontend_port):
-            raise RunFailed(f"port {cfg.frontend_port} is in use by another program")
-        argv = niced(cfg, ["taskset", "-c", daemon_cpus(cfg, sc)] + daemon_argv(cfg, daemon, sc))
+        port = port or cfg.frontend_port
+        if not port_is_free(port):
+            raise RunFailed(f"port {port} is in use by another program")
+        argv = niced(cfg, ["taskset", "-c", daemon_cpus(cfg, sc)] + daemon_argv(cfg, daemon, sc, port))
         log = open(log_path, "w")
         log.write("# " + " ".join(argv) + "\n")
         log.flush()
         proc = Proc(daemon, argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         # Ready when a complete TLS request succeeds (hitch has no readiness notification); bounded.
-        probe = self.tlsload_args(BY_NAME["hs-ecdsa"], cfg.frontend_port) + [
+        probe = self.tlsload_args(BY_NAME["hs-ecdsa"], port) + [
             "--mode", "probe", "--probe-timeout", "1", "--conn-timeout", "1",
             "--expect-sha256", cfg.digests["/100"]]
         deadline = time.monotonic() + 10

@@ -1,0 +1,110 @@
+"""Side by side (`--side-by-side`): both daemons at once on the daemon's CPU, each with a tlsload of its own on the
+clients' core (half the connections in flight each) and the same nginx, so that every round measures both over the
+same seconds. The machine's drift between runs (other guests on the host, its clock) then drops out of the ratio:
+on the development machine one daemon's CPU per handshake ranged over ±13 % from one alternating run to the next,
+while two copies of one build side by side gave ratios of 0.993–1.004 (README, "Side by side"). What it changes:
+in the normal runs each daemon has its core to itself; here they take turns on it, and each finds the caches as
+the other left them, alike for both. For comparing two builds of unwrapd (`--hitch OTHER_BUILD`) as much as
+unwrapd with hitch."""
+
+import concurrent.futures
+import os
+
+from .formatting import fmt
+from .machine import now_iso
+from .processes import RunFailed, note
+from .scenarios import DAEMONS
+from .verdicts import sign_test_interval, stats
+
+
+def run_rounds(bench, sc):
+    """`cfg.runs` rounds of scenario `sc` (new connections: full or resumed handshakes) with both daemons started
+    once; records each round and returns the records."""
+    cfg = bench.cfg
+    ports = dict(zip(DAEMONS, (cfg.frontend_port, cfg.frontend_port_b)))
+    started = {}
+    records = []
+    try:
+        for daemon in DAEMONS:
+            log_path = os.path.join(cfg.logs, f"{sc.name}-side-by-side-{daemon}.log")
+            started[daemon] = bench.start_daemon(daemon, sc, log_path, port=ports[daemon])
+        with concurrent.futures.ThreadPoolExecutor(len(DAEMONS)) as pool:
+            for index in range(1, cfg.runs + 1):
+                records.append(one_round(bench, sc, index, ports, started, pool))
+    finally:
+        for proc, _ in started.values():
+            proc.stop()
+    return records
+
+
+def one_round(bench, sc, index, ports, started, pool):
+    """Both tlsloads at once, each reading its own daemon's CPU time over its measured window."""
+    cfg = bench.cfg
+    record = {"type": "side_by_side", "bench_id": cfg.bench_id, "scenario": sc.name, "round": index,
+              "started": now_iso(), "metrics": {}, "problems": []}
+    futures = {}
+    for daemon in DAEMONS:
+        proc, pids = started[daemon]
+        argv = bench.tlsload_args(sc, ports[daemon], pids) + [
+            "--mode", "conn", "--concurrency", str(max(1, cfg.concurrency // 2)), "--duration", str(cfg.duration),
+            "--warmup", str(cfg.warmup), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
+        if sc.resume:
+            argv.append("--resume")
+        log_path = os.path.join(cfg.logs, f"{sc.name}-side-by-side-{daemon}.log.tlsload")
+        futures[daemon] = pool.submit(bench.tlsload_json, argv, cfg.warmup + cfg.duration + 60, log_path)
+    for daemon in DAEMONS:
+        try:
+            result = futures[daemon].result()
+        except RunFailed as failure:
+            record["problems"].append(f"{daemon}: {failure}")
+            continue
+        ops = result.get("ops", 0)
+        record["metrics"][daemon] = {
+            "ops": ops, "seconds": result.get("seconds"), "daemon_cpu_s": result.get("daemon_cpu_s"),
+            "cpu_us_per_op": round(result["daemon_cpu_s"] * 1e6 / ops, 2) if ops else None,
+            "kernel_cpu_us_per_op": (round(result["daemon_kernel_cpu_s"] * 1e6 / ops, 2)
+                                     if ops and result.get("daemon_kernel_cpu_s") is not None else None),
+            "errors_total": result.get("errors_total", 0)}
+        if result.get("errors_total"):
+            record["problems"].append(f"{daemon}: {result['errors_total']} client-side errors")
+        if not started[daemon][0].alive():
+            record["problems"].append(f"{daemon} exited during the round")
+    record["valid"] = not record["problems"]
+    bench.emit(record)
+    m = record["metrics"]
+    cpu = {d: m.get(d, {}).get("cpu_us_per_op") for d in DAEMONS}
+    ratio = cpu[DAEMONS[0]] / cpu[DAEMONS[1]] if record["valid"] and cpu[DAEMONS[1]] else None
+    note(f"  [{sc.name} round {index}/{cfg.runs}] cpu/op " + "  ".join(f"{d} {fmt(cpu[d])} µs" for d in DAEMONS)
+         + f"  u/h {fmt(ratio)}" + (f"  PROBLEMS: {'; '.join(record['problems'])}" if record["problems"] else ""))
+    return record
+
+
+def summarize_rounds(records):
+    """Per daemon the CPU per operation over the valid rounds (median, min, max), and the rounds' ratios
+    unwrapd/hitch with the sign test's interval for their median; None when no round is valid."""
+    valid = [r for r in records if r["valid"]]
+    if not valid:
+        return None
+    summary = {d: stats([r["metrics"][d]["cpu_us_per_op"] for r in valid]) for d in DAEMONS}
+    ratios = stats([r["metrics"][DAEMONS[0]]["cpu_us_per_op"] / r["metrics"][DAEMONS[1]]["cpu_us_per_op"]
+                    for r in valid])
+    ratios.update(zip(("low", "high", "coverage"), sign_test_interval(ratios["values"])))
+    summary["ratio"] = ratios
+    summary["invalid"] = len(records) - len(valid)
+    return summary
+
+
+def render_rounds(cfg, summaries):
+    """The side-by-side table: one line per scenario."""
+    lines = [f"side by side: both daemons at once on CPU {cfg.daemon_cpu}, {cfg.runs} rounds of {cfg.duration:g} s "
+             f"(+{cfg.warmup:g} s warm-up), {max(1, cfg.concurrency // 2)} connections in flight to each",
+             f"{'scenario':14}{'unwrapd µs/op':>26}{'hitch µs/op':>26}{'u/h':>8}   rounds (sign-test interval)"]
+    for name, s in summaries.items():
+        if s is None:
+            lines.append(f"{name:14}no valid round")
+            continue
+        cells = [f"{fmt(s[d]['median'])} [{fmt(s[d]['min'])}–{fmt(s[d]['max'])}]" for d in DAEMONS]
+        r = s["ratio"]
+        lines.append(f"{name:14}{cells[0]:>26}{cells[1]:>26}{r['median']:>8.3f}   {r['low']:.3f}–{r['high']:.3f} "
+                     f"({r['coverage']:.0%}; {r['n']} valid, {s['invalid']} invalid)")
+    return "\n".join(lines) + "\n"
