@@ -132,6 +132,87 @@ import Testing
         OpenSSLAllocator.release(block)
     }
 
+    /// The chunk classes are glibc's chunk sizes for the requests between the small classes and the record
+    /// buffers; the literal constants agree with the arithmetic they stand for.
+    @Test func inBetweenSizesGetTheChunkMallocWouldGiveThem() throws {
+        #expect(MallocChunkClass.smallestChunk == MallocChunkClass.chunkSize(holding: MallocChunkClass.smallestRequest))
+        #expect(
+            MallocChunkClass.count
+                == (MallocChunkClass.chunkSize(holding: MallocChunkClass.largestRequest)
+                    - MallocChunkClass.smallestChunk) / MallocChunkClass.step + 1)
+        #expect(MallocChunkClass.smallestUsable == MallocChunkClass.smallestChunk - MallocChunkClass.header)
+        for size in 0...40_000 {
+            guard let chunkClass = MallocChunkClass(fitting: size) else {
+                #expect(SizeClass(fitting: size) != nil || size > SizeClass.largeLimit, "size \(size)")
+                continue
+            }
+            #expect(SizeClass(fitting: size) == nil, "size \(size) has one class only")
+            #expect(chunkClass.usableSize >= size && chunkClass.usableSize - size < MallocChunkClass.step)
+        }
+        #expect(MallocChunkClass(fitting: SizeClass.smallLimit)?.index == nil)
+        #expect(MallocChunkClass(fitting: SizeClass.smallLimit + 1)?.index == 0)
+        #expect(MallocChunkClass(fitting: SizeClass.largeBase)?.index == MallocChunkClass.count - 1)
+        for size in [257, 300, 928, 960, 3264, 4096, 7608, 16_384] {
+            let block = try #require(malloc(size))
+            // glibc may hand out a free chunk 16 bytes larger rather than split off a remainder too small to be one.
+            let usable = unwrapd_malloc_usable_size(block)
+            let expected = try #require(MallocChunkClass(fitting: size)).usableSize
+            #expect(usable == expected || usable == expected + MallocChunkClass.step, "size \(size)")
+            free(block)
+        }
+    }
+
+    /// A released malloc block is filed under the largest chunk class it holds, so that whatever request takes it
+    /// again fits; blocks too small or too large for every class are filed under none.
+    @Test func aReleasedInBetweenBlockGoesToAClassItHolds() {
+        for usable in 0...40_000 {
+            guard let chunkClass = MallocChunkClass(holdingAtMost: usable) else {
+                let largest = MallocChunkClass(index: MallocChunkClass.count - 1).usableSize
+                #expect(usable < MallocChunkClass.smallestUsable || usable >= largest + MallocChunkClass.step)
+                continue
+            }
+            #expect(chunkClass.usableSize <= usable && usable - chunkClass.usableSize < MallocChunkClass.step)
+        }
+        for index in 0..<MallocChunkClass.count {
+            let chunkClass = MallocChunkClass(index: index)
+            #expect(MallocChunkClass(holdingAtMost: chunkClass.usableSize) == chunkClass)
+        }
+    }
+
+    /// What a handshake takes for a moment and what a closing connection gives back (the `SSL` object) is handed out
+    /// again, the same block for the same chunk size, without going back to malloc (which would hand it to the
+    /// next malloc of that size).
+    @Test(arguments: [(7608, 7600), (264, 257)])
+    func inBetweenBlocksAreRecycled(sizes: (first: Int, second: Int)) throws {
+        OpenSSLAllocator.reserveArena()
+        let block = try #require(OpenSSLAllocator.allocate(sizes.first))
+        block.storeBytes(of: 0xAB, toByteOffset: sizes.first - 1, as: UInt8.self)
+        OpenSSLAllocator.release(block)
+        let fromMalloc = try #require(malloc(sizes.second))
+        #expect(fromMalloc != block, "the released block stayed out of malloc")
+        #expect(OpenSSLAllocator.allocate(sizes.second) == block, "and is handed out again for the same chunk size")
+        free(fromMalloc)
+        OpenSSLAllocator.release(block)
+    }
+
+    /// The in-between free lists keep at most `inBetweenBudget` bytes, and fill up to it; blocks released beyond
+    /// it go back to malloc.
+    @Test func inBetweenFreeListsKeepAtMostTheirBudget() throws {
+        let size = 8 << 10
+        let perBlock = try #require(MallocChunkClass(fitting: size)).usableSize
+        let count = OpenSSLAllocator.inBetweenBudget / perBlock * 2
+        var blocks: [UnsafeMutableRawPointer] = []
+        for _ in 0..<count { blocks.append(try #require(OpenSSLAllocator.allocate(size))) }
+        for block in blocks { OpenSSLAllocator.release(block) }
+        let kept = OpenSSLAllocator.inBetweenBytes
+        #expect(kept <= OpenSSLAllocator.inBetweenBudget, "\(kept) bytes kept")
+        #expect(kept > OpenSSLAllocator.inBetweenBudget - perBlock, "\(kept) bytes kept: the lists fill up first")
+        blocks = []
+        for _ in 0..<count { blocks.append(try #require(OpenSSLAllocator.allocate(size))) }
+        #expect(OpenSSLAllocator.inBetweenBytes <= kept - OpenSSLAllocator.inBetweenBudget / 2, "taken back first")
+        for block in blocks { OpenSSLAllocator.release(block) }
+    }
+
     @Test func reallocationKeepsTheContentAndGrowsAcrossClasses() {
         let small = OpenSSLAllocator.allocate(24)!
         for offset in 0..<24 { (small + offset).storeBytes(of: UInt8(offset), as: UInt8.self) }

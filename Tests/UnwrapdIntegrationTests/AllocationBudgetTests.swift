@@ -49,6 +49,50 @@ import Testing
         #expect(before > 0, "the counter must see the worker's start-up allocations")
         #expect(after == before, "the worker allocated \(after - before) times during 10 000 requests")
     }
+
+    /// Once warm, a connection's handshake and session take none of OpenSSL's in-between blocks (the `SSL` object,
+    /// cipher and key-derivation contexts, the buffering BIO: 26 per full TLS 1.3 handshake) from malloc: they
+    /// come from the free lists that the connections before filled (`MallocChunkClass`). The optimised worker then
+    /// makes one allocation per connection, its `Connection` (`make bench`'s sizes, README); this counts only
+    /// the in-between sizes, since a debug build also allocates for some of Swift's literals.
+    @Test func connectionsOnceWarmTakeNoInBetweenBlockFromMalloc() throws {
+        let directory = try TestDirectory("allocation-per-connection")
+        let library = try MallocCounter.build(in: directory)
+        let counts = directory.file("counts")
+        try FileManager.default.createDirectory(atPath: counts, withIntermediateDirectories: false)
+        chmod(counts, 0o777)
+        let serverName = "alloc.example"
+        let pem = try TestCertificates(in: directory).server([serverName]).pemFile
+        let backend = try TestBackend(.echo)
+        defer { backend.stop() }
+        let port = try Ports.freeTCPPort()
+        let arguments = ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)", pem]
+        let environment = ["LD_PRELOAD": library, "UNWRAPD_MALLOC_COUNT_DIR": counts]
+        let daemon = try DaemonProcess.start(arguments, in: directory, environment: environment)
+        defer { daemon.kill() }
+        let worker = try #require(daemon.childPIDs().first)
+
+        let request = [UInt8](repeating: 0x61, count: 100)
+        /// One connection after the other, each ended before the next starts: the daemon frees a connection before
+        /// its client sees the end (close_notify, then FIN), so each finds its predecessor's blocks on the lists.
+        func connections(_ count: Int) throws {
+            for _ in 0..<count {
+                let client = try TLSTestClient(port: port, options: .init(serverName: serverName))
+                defer { client.close() }
+                try client.handshake()
+                try client.write(request)
+                #expect(try client.read(exactly: request.count) == request)
+                try client.sendCloseNotify()
+                #expect(try client.readToEnd(timeout: .seconds(10)).bytes.isEmpty)
+            }
+        }
+        try connections(20)  // warm-up: the free lists, the buffer pool, malloc's caches
+        let before = try MallocCounter.count(.inBetween, of: worker, in: counts)
+        try connections(100)
+        let allocations = try MallocCounter.count(.inBetween, of: worker, in: counts) - before
+        #expect(before > 0, "the counter must see the in-between blocks of the first connections")
+        #expect(allocations == 0, "the worker took \(allocations) in-between blocks from malloc for 100 connections")
+    }
 }
 
 /// Builds and reads the LD_PRELOAD allocation counter.
@@ -69,11 +113,23 @@ enum MallocCounter {
         throw CounterError(message: "cannot compile the malloc counter: \(failures.joined(separator: "; "))")
     }
 
-    /// The number of allocations process `pid` made so far.
-    static func count(of pid: pid_t, in directory: String) throws -> Int64 {
+    /// What the counter counts.
+    enum Kind: Int {
+        /// Every allocation.
+        case all
+        /// Allocations of 257 to 16 384 bytes by malloc, calloc or realloc: OpenSSL's in-between blocks
+        /// (`MallocChunkClass`) that went to malloc.
+        case inBetween
+    }
+
+    /// The number of allocations of `kind` process `pid` made so far.
+    static func count(_ kind: Kind = .all, of pid: pid_t, in directory: String) throws -> Int64 {
         let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(pid)"))
-        guard data.count >= 8 else { throw CounterError(message: "counter file of \(pid) is \(data.count) bytes") }
-        return data.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }
+        let offset = kind.rawValue * 8
+        guard data.count >= offset + 8 else {
+            throw CounterError(message: "counter file of \(pid) is \(data.count) bytes")
+        }
+        return data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Int64.self) }
     }
 
     struct CounterError: Error, CustomStringConvertible {

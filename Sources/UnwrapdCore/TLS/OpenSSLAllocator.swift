@@ -15,19 +15,24 @@ import Glibc
 /// the cost of `malloc_usable_size` on each free. Record buffers are plain malloc blocks
 /// filed under the largest class their `malloc_usable_size` holds (glibc: the class they were taken for); what
 /// their lists keep is bounded by `retainedBudget` per process, beyond it they go back to malloc, so idle
-/// connections still hold no buffers. Sizes in between (what OpenSSL keeps for a connection's lifetime: the SSL
-/// object, cipher contexts, the session) go to malloc and are not rounded up at all. Each worker is
-/// single-threaded, so the lists need no locking. Installed before OpenSSL allocates anything (`install()`), else
-/// OpenSSL refuses and keeps malloc.
+/// connections still hold no buffers. Sizes in between (what OpenSSL keeps for a connection's lifetime, the SSL
+/// object, cipher contexts and the session, and what a handshake takes for a moment) are malloc blocks too, never
+/// rounded up: each is filed under its malloc chunk size (`MallocChunkClass`), within `inBetweenBudget`. Each
+/// worker is single-threaded, so the lists need no locking. Installed before OpenSSL allocates anything
+/// (`install()`), else OpenSSL refuses and keeps malloc.
 enum OpenSSLAllocator {
     /// Bytes the record buffers' free lists may keep per process: those of the busiest moments. A worker is one
     /// thread and OpenSSL gives a buffer back when it is empty, so few are out at once.
     static let retainedBudget = 512 << 10
+    /// Bytes the in-between blocks' free lists may keep per process. In steady traffic they hold a handshake's
+    /// worth; the bound is for what a burst of closing connections gives back (their `SSL` objects, 7.4 KiB each).
+    static let inBetweenBudget = 1 << 20
 
     /// Routes OpenSSL's allocations through the free lists. Returns false when OpenSSL had already allocated.
     @discardableResult
     static func install() -> Bool {
         precondition(heads.count == SizeClass.count, "one free list per size class")
+        precondition(inBetweenHeads.count == MallocChunkClass.count, "one free list per malloc chunk class")
         reserveArena()
         return CRYPTO_set_mem_functions(openSSLAllocate, openSSLReallocate, openSSLFree) == 1
     }
@@ -44,14 +49,17 @@ enum OpenSSLAllocator {
         InlineArray<32, UnsafeMutableRawPointer?>(repeating: nil)
     /// Bytes in the record buffers' free lists.
     @exclusivity(unchecked) nonisolated(unsafe) private static var retainedBytes = 0
+    /// The in-between blocks' free lists, one per `MallocChunkClass`, and the bytes they hold.
+    @exclusivity(unchecked) nonisolated(unsafe) private static var inBetweenHeads =
+        InlineArray<1009, UnsafeMutableRawPointer?>(repeating: nil)
+    @exclusivity(unchecked) nonisolated(unsafe) private(set) static var inBetweenBytes = 0
     @exclusivity(unchecked) nonisolated(unsafe) private static var arena = SmallBlockArena()
 
     @inline(__always)
     static func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
-        guard let sizeClass = SizeClass(fitting: size) else { return malloc(size) }
+        guard let sizeClass = SizeClass(fitting: size) else { return allocateInBetween(size) }
         let index = sizeClass.index
-        if let block = heads[index] {
-            heads[index] = block.load(as: UnsafeMutableRawPointer?.self)
+        if let block = pop(&heads[index]) {
             if sizeClass.isLarge { retainedBytes -= sizeClass.size }
             return block
         }
@@ -61,16 +69,37 @@ enum OpenSSLAllocator {
         return posix_memalign(&block, BufferPool.pageSize, sizeClass.size) == 0 ? block : nil
     }
 
+    /// A block of a size no `SizeClass` is for: from its chunk class's free list, or from malloc.
+    @inline(__always)
+    private static func allocateInBetween(_ size: Int) -> UnsafeMutableRawPointer? {
+        guard let chunkClass = MallocChunkClass(fitting: size), let block = pop(&inBetweenHeads[chunkClass.index])
+        else { return malloc(size) }
+        inBetweenBytes -= chunkClass.usableSize
+        return block
+    }
+
     @inline(__always)
     static func release(_ block: UnsafeMutableRawPointer) {
         if let index = arena.classIndex(of: block) {
-            push(block, index)
+            push(block, onto: &heads[index])
             return
         }
         let usable = unwrapd_malloc_usable_size(block)
-        // A small block from malloc: there is no arena (an address-space limit) or its class's span is full.
-        if let sizeClass = SizeClass(smallHoldingAtMost: usable) {
-            push(block, sizeClass.index)
+        // A small block from malloc: there is no arena (an address-space limit) or its class's span is full. With an
+        // arena, a block that holds more than 256 bytes was taken for an in-between size: it goes back to that.
+        if !arena.isReserved || usable < MallocChunkClass.smallestUsable,
+            let sizeClass = SizeClass(smallHoldingAtMost: usable)
+        {
+            push(block, onto: &heads[sizeClass.index])
+            return
+        }
+        if let chunkClass = MallocChunkClass(holdingAtMost: usable) {
+            guard inBetweenBytes + chunkClass.usableSize <= inBetweenBudget else {
+                free(block)
+                return
+            }
+            push(block, onto: &inBetweenHeads[chunkClass.index])
+            inBetweenBytes += chunkClass.usableSize
             return
         }
         guard let sizeClass = SizeClass(largeHoldingAtMost: usable),
@@ -79,14 +108,23 @@ enum OpenSSLAllocator {
             free(block)
             return
         }
-        push(block, sizeClass.index)
+        push(block, onto: &heads[sizeClass.index])
         retainedBytes += sizeClass.size
     }
 
+    /// Links `block` in front of the free list that starts at `head`.
     @inline(__always)
-    private static func push(_ block: UnsafeMutableRawPointer, _ index: Int) {
-        block.storeBytes(of: heads[index], as: UnsafeMutableRawPointer?.self)
-        heads[index] = block
+    private static func push(_ block: UnsafeMutableRawPointer, onto head: inout UnsafeMutableRawPointer?) {
+        block.storeBytes(of: head, as: UnsafeMutableRawPointer?.self)
+        head = block
+    }
+
+    /// Unlinks the first block of the free list that starts at `head`; `nil` when the list is empty.
+    @inline(__always)
+    private static func pop(_ head: inout UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+        guard let block = head else { return nil }
+        head = block.load(as: UnsafeMutableRawPointer?.self)
+        return block
     }
 
     static func reallocate(_ block: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
@@ -101,62 +139,6 @@ enum OpenSSLAllocator {
         replacement.copyMemory(from: block, byteCount: usable)
         release(block)
         return replacement
-    }
-}
-
-/// The size classes: multiples of 16 bytes up to 256 (carved from `SmallBlockArena`), and 1 KiB steps above 16 KiB
-/// up to 32 KiB (OpenSSL's record buffers: 16 712 bytes to read, 16 492 to write, so both share one class; malloc
-/// blocks) — 32 classes in all. Other sizes are not pooled.
-struct SizeClass: Equatable {
-    static let smallCount = 16
-    static let count = smallCount + 16
-    static let smallLimit = 256
-    static let largeBase = 16 << 10
-    static let largeStep = 1 << 10
-    static let largeLimit = 32 << 10
-
-    let index: Int
-
-    init(index: Int) { self.index = index }
-
-    /// The smallest class holding `size` bytes; `nil` for a size no class is for.
-    @inline(__always)
-    init?(fitting size: Int) {
-        if size <= SizeClass.smallLimit {
-            index = max(size - 1, 0) / 16
-        } else if size > SizeClass.largeBase && size <= SizeClass.largeLimit {
-            index = SizeClass.smallCount + (size - SizeClass.largeBase - 1) / SizeClass.largeStep
-        } else {
-            return nil
-        }
-    }
-
-    /// The largest small class no bigger than `usable` bytes, for a malloc block of that usable size (glibc: 8
-    /// bytes more than asked, or up to 31 when a remainder was too small to split); `nil` for a block no small
-    /// class should keep.
-    @inline(__always)
-    init?(smallHoldingAtMost usable: Int) {
-        guard usable >= 16, usable < SizeClass.smallLimit + 48 else { return nil }
-        index = min(usable / 16, SizeClass.smallCount) - 1
-    }
-
-    /// The largest record-buffer class no bigger than `usable` bytes, for a malloc block of that usable size; `nil`
-    /// for a block no such class should keep.
-    @inline(__always)
-    init?(largeHoldingAtMost usable: Int) {
-        guard usable >= SizeClass.largeBase + SizeClass.largeStep, usable < SizeClass.largeLimit + SizeClass.largeStep
-        else { return nil }
-        index = SizeClass.smallCount - 1 + (usable - SizeClass.largeBase) / SizeClass.largeStep
-    }
-
-    /// A record-buffer class (a malloc block), not a small one (carved from the arena).
-    @inline(__always)
-    var isLarge: Bool { index >= SizeClass.smallCount }
-
-    /// The block size of the class.
-    @inline(__always)
-    var size: Int {
-        isLarge ? SizeClass.largeBase + (index - SizeClass.smallCount + 1) * SizeClass.largeStep : (index + 1) * 16
     }
 }
 
