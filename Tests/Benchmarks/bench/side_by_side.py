@@ -27,7 +27,11 @@ def run_rounds(bench, sc):
     try:
         for daemon in DAEMONS:
             log_path = os.path.join(cfg.logs, f"{sc.name}-side-by-side-{daemon}.log")
-            started[daemon] = bench.start_daemon(daemon, sc, log_path, port=ports[daemon])
+            try:
+                started[daemon] = bench.start_daemon(daemon, sc, log_path, port=ports[daemon])
+            except RunFailed as failure:
+                note(f"  [{sc.name}] {failure}: no rounds")
+                return records
         with concurrent.futures.ThreadPoolExecutor(len(DAEMONS)) as pool:
             for index in range(1, cfg.runs + 1):
                 records.append(one_round(bench, sc, index, ports, started, pool))
@@ -65,6 +69,8 @@ def one_round(bench, sc, index, ports, started, pool):
             "kernel_cpu_us_per_op": (round(result["daemon_kernel_cpu_s"] * 1e6 / ops, 2)
                                      if ops and result.get("daemon_kernel_cpu_s") is not None else None),
             "errors_total": result.get("errors_total", 0)}
+        if not ops:
+            record["problems"].append(f"{daemon}: no handshake completed in the measured window")
         if result.get("errors_total"):
             record["problems"].append(f"{daemon}: {result['errors_total']} client-side errors")
         if not started[daemon][0].alive():
