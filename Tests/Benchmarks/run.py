@@ -63,8 +63,8 @@ def parse_args():
     p.add_argument("--no-profile", dest="profile", action="store_false",
                    help="no perf samples during the runs (the rows of where the CPU went stay empty)")
     p.add_argument("--side-by-side", action="store_true",
-                   help="both daemons at once, --runs rounds, for the handshake scenarios: CPU per handshake "
-                        "without the machine's drift between runs (README, \"Side by side\")")
+                   help="both daemons at once, --runs rounds, for the handshake and keep-alive scenarios: CPU per "
+                        "operation without the machine's drift between runs (README, \"Side by side\")")
     args = p.parse_args()
     args.runs = args.runs or (2 if args.quick else 5)
     args.duration = args.duration or (3.0 if args.quick else 10.0)
@@ -84,10 +84,10 @@ def parse_args():
     args.scenarios = [s for s in SCENARIOS if s.name in names]
     if args.side_by_side:
         if args.scenarios_requested == "all":
-            args.scenarios = [s for s in SCENARIOS if s.kind == "conn"]
-        others = [s.name for s in args.scenarios if s.kind != "conn"]
+            args.scenarios = [s for s in SCENARIOS if s.kind in ("conn", "wrk")]
+        others = [s.name for s in args.scenarios if s.kind not in ("conn", "wrk")]
         if others:
-            p.error(f"--side-by-side measures the handshake scenarios only, not {', '.join(others)}")
+            p.error(f"--side-by-side measures the handshake and keep-alive scenarios only, not {', '.join(others)}")
         if args.update_readme:
             p.error("--side-by-side has no table for the README's Performance section")
         args.profile = False

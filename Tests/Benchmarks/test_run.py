@@ -91,10 +91,12 @@ class SideBySideTests(unittest.TestCase):
 
     def test_no_valid_round_gives_no_summary_and_the_table_says_so(self):
         self.assertIsNone(side_by_side.summarize_rounds([round_record(1, 1, ["unwrapd exited during the round"])]))
-        cfg = types.SimpleNamespace(daemon_cpu=0, runs=1, duration=10.0, warmup=2.0, concurrency=64)
+        cfg = types.SimpleNamespace(daemon_cpu=0, runs=1, duration=10.0, warmup=2.0, concurrency=64,
+                                    wrk_connections=50)
         table = side_by_side.render_rounds(cfg, {"hs-ecdsa": None})
         self.assertIn("hs-ecdsa      no valid round", table)
-        self.assertIn("32 connections in flight to each", table)
+        self.assertIn("32 tlsload connections in flight", table)
+        self.assertIn("or 25 of wrk's", table)
 
 
 class DaemonCommandLineTests(unittest.TestCase):

@@ -1,5 +1,5 @@
-"""Side by side (`--side-by-side`): both daemons at once on the daemon's CPU, each with a tlsload of its own on the
-clients' core (half the connections in flight each) and the same nginx, so that every round measures both over the
+"""Side by side (`--side-by-side`): both daemons at once on the daemon's CPU, each with clients of its own on the
+clients' core (tlsload or wrk, with half the connections each) and the same nginx, so that every round measures both over the
 same seconds. The machine's drift between runs (other guests on the host, its clock) then drops out of the ratio:
 on the development machine one daemon's CPU per handshake ranged over ±13 % from one alternating run to the next,
 while two copies of one build side by side gave ratios of 0.993–1.004 (README, "Side by side"). What it changes:
@@ -9,17 +9,20 @@ unwrapd with hitch."""
 
 import concurrent.futures
 import os
+import time
 
 from .formatting import fmt
 from .machine import now_iso
-from .processes import RunFailed, note
+from .processes import RunFailed, note, run_for_json
+from .procfs import cpu_times
+from .rig import HERE
 from .scenarios import DAEMONS
 from .verdicts import sign_test_interval, stats
 
 
 def run_rounds(bench, sc):
-    """`cfg.runs` rounds of scenario `sc` (new connections: full or resumed handshakes) with both daemons started
-    once; records each round and returns the records."""
+    """`cfg.runs` rounds of scenario `sc` (new connections, full or resumed handshakes, or keep-alive requests) with
+    both daemons started once; records each round and returns the records."""
     cfg = bench.cfg
     ports = dict(zip(DAEMONS, (cfg.frontend_port, cfg.frontend_port_b)))
     started = {}
@@ -42,36 +45,31 @@ def run_rounds(bench, sc):
 
 
 def one_round(bench, sc, index, ports, started, pool):
-    """Both tlsloads at once, each reading its own daemon's CPU time over its measured window."""
+    """Both daemons' clients at once, each measuring its own daemon's CPU time over the same seconds."""
     cfg = bench.cfg
     record = {"type": "side_by_side", "bench_id": cfg.bench_id, "scenario": sc.name, "round": index,
               "started": now_iso(), "metrics": {}, "problems": []}
+    measure = measure_requests if sc.kind == "wrk" else measure_handshakes
     futures = {}
     for daemon in DAEMONS:
-        proc, pids = started[daemon]
-        argv = bench.tlsload_args(sc, ports[daemon], pids) + [
-            "--mode", "conn", "--concurrency", str(max(1, cfg.concurrency // 2)), "--duration", str(cfg.duration),
-            "--warmup", str(cfg.warmup), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
-        if sc.resume:
-            argv.append("--resume")
-        log_path = os.path.join(cfg.logs, f"{sc.name}-side-by-side-{daemon}.log.tlsload")
-        futures[daemon] = pool.submit(bench.tlsload_json, argv, cfg.warmup + cfg.duration + 60, log_path)
+        log_path = os.path.join(cfg.logs, f"{sc.name}-side-by-side-{daemon}.log.clients")
+        futures[daemon] = pool.submit(measure, bench, sc, ports[daemon], started[daemon][1], log_path)
     for daemon in DAEMONS:
         try:
             result = futures[daemon].result()
         except RunFailed as failure:
             record["problems"].append(f"{daemon}: {failure}")
             continue
-        ops = result.get("ops", 0)
+        ops = result["ops"]
         record["metrics"][daemon] = {
-            "ops": ops, "seconds": result.get("seconds"), "daemon_cpu_s": result.get("daemon_cpu_s"),
+            "ops": ops, "seconds": result["seconds"], "daemon_cpu_s": result["daemon_cpu_s"],
             "cpu_us_per_op": round(result["daemon_cpu_s"] * 1e6 / ops, 2) if ops else None,
             "kernel_cpu_us_per_op": (round(result["daemon_kernel_cpu_s"] * 1e6 / ops, 2)
-                                     if ops and result.get("daemon_kernel_cpu_s") is not None else None),
-            "errors_total": result.get("errors_total", 0)}
+                                     if ops and result["daemon_kernel_cpu_s"] is not None else None),
+            "errors_total": result["errors_total"]}
         if not ops:
-            record["problems"].append(f"{daemon}: no handshake completed in the measured window")
-        if result.get("errors_total"):
+            record["problems"].append(f"{daemon}: no operation completed in the measured window")
+        if result["errors_total"]:
             record["problems"].append(f"{daemon}: {result['errors_total']} client-side errors")
         if not started[daemon][0].alive():
             record["problems"].append(f"{daemon} exited during the round")
@@ -83,6 +81,39 @@ def one_round(bench, sc, index, ports, started, pool):
     note(f"  [{sc.name} round {index}/{cfg.runs}] cpu/op " + "  ".join(f"{d} {fmt(cpu[d])} µs" for d in DAEMONS)
          + f"  u/h {fmt(ratio)}" + (f"  PROBLEMS: {'; '.join(record['problems'])}" if record["problems"] else ""))
     return record
+
+
+def measure_handshakes(bench, sc, port, pids, log_path):
+    """New connections (full or resumed handshakes): tlsload with half of `--concurrency` in flight, reading the
+    daemon's CPU time over its measured window."""
+    cfg = bench.cfg
+    argv = bench.tlsload_args(sc, port, pids) + [
+        "--mode", "conn", "--concurrency", str(max(1, cfg.concurrency // 2)), "--duration", str(cfg.duration),
+        "--warmup", str(cfg.warmup), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
+    if sc.resume:
+        argv.append("--resume")
+    result = bench.tlsload_json(argv, cfg.warmup + cfg.duration + 60, log_path)
+    return {"ops": result.get("ops", 0), "seconds": result.get("seconds"), "daemon_cpu_s": result["daemon_cpu_s"],
+            "daemon_kernel_cpu_s": result.get("daemon_kernel_cpu_s"), "errors_total": result.get("errors_total", 0)}
+
+
+def measure_requests(bench, sc, port, pids, log_path):
+    """Keep-alive requests: wrk with half of `--wrk-connections`, the daemon's CPU time read around it. A response
+    of another size than the backend's counts as an error."""
+    cfg = bench.cfg
+    argv = bench.client(["wrk", "-t1", f"-c{max(1, cfg.wrk_connections // 2)}", f"-d{int(round(cfg.duration))}s",
+                         "--latency", "--timeout", "5s", "-s", os.path.join(HERE, "wrk-report.lua"),
+                         f"https://127.0.0.1:{port}/100"])
+    env = dict(os.environ, OPENSSL_CONF=cfg.client_openssl_conf)
+    (cpu0, kernel0), started = cpu_times(pids), time.monotonic()
+    report = run_for_json("wrk", argv, cfg.duration + 30, log_path, env=env)
+    (cpu1, kernel1), ended = cpu_times(pids), time.monotonic()
+    requests = report["requests"]
+    errors = sum(report["errors"].values())
+    if requests and abs(report["bytes"] / requests - cfg.response_size) > 0.01 * cfg.response_size:
+        errors += 1
+    return {"ops": requests, "seconds": ended - started, "daemon_cpu_s": cpu1 - cpu0,
+            "daemon_kernel_cpu_s": kernel1 - kernel0, "errors_total": errors}
 
 
 def summarize_rounds(records):
@@ -103,7 +134,8 @@ def summarize_rounds(records):
 def render_rounds(cfg, summaries):
     """The side-by-side table: one line per scenario."""
     lines = [f"side by side: both daemons at once on CPU {cfg.daemon_cpu}, {cfg.runs} rounds of {cfg.duration:g} s "
-             f"(+{cfg.warmup:g} s warm-up), {max(1, cfg.concurrency // 2)} connections in flight to each",
+             f"each; to each daemon {max(1, cfg.concurrency // 2)} tlsload connections in flight (after "
+             f"{cfg.warmup:g} s of warm-up) or {max(1, cfg.wrk_connections // 2)} of wrk's",
              f"{'scenario':14}{'unwrapd µs/op':>26}{'hitch µs/op':>26}{'u/h':>8}   rounds (sign-test interval)"]
     for name, s in summaries.items():
         if s is None:
