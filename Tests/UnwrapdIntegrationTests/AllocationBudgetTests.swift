@@ -52,9 +52,10 @@ import Testing
 
     /// Once warm, a connection's handshake and session take none of OpenSSL's in-between blocks (the `SSL` object,
     /// cipher and key-derivation contexts, the buffering BIO: 26 per full TLS 1.3 handshake) from malloc: they
-    /// come from the free lists that the connections before filled (`MallocChunkClass`). The optimised worker then
-    /// makes one allocation per connection, its `Connection` (`make bench`'s sizes, README); this counts only
-    /// the in-between sizes, since a debug build also allocates for some of Swift's literals.
+    /// come from the free lists that the connections before filled (`MallocChunkClass`). The release build then
+    /// makes one allocation per connection, its `Connection` (`Tests/Benchmarks/README.md`, "OpenSSL's in-between
+    /// blocks"); this counts only the in-between sizes, since the debug build these tests run also allocates for
+    /// some of Swift's literals (option sets built from array literals).
     @Test func connectionsOnceWarmTakeNoInBetweenBlockFromMalloc() throws {
         let directory = try TestDirectory("allocation-per-connection")
         let library = try MallocCounter.build(in: directory)
