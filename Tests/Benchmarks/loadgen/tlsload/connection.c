@@ -191,7 +191,8 @@ void drive(struct conn *c) {
                 if (!check_params(c)) {
                     char detail[160];
                     snprintf(detail, sizeof detail, "negotiated %s %s group %d", SSL_get_version(c->ssl),
-                             SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)), (int)SSL_get_negotiated_group(c->ssl));
+                             SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)),
+                             (int)SSL_get_negotiated_group(c->ssl));
                     fail(c, E_PARAMS, detail);
                     return;
                 }
