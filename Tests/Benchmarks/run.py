@@ -29,7 +29,7 @@ from bench.rig import (
     CLIENT_OPENSSL_CONF, REPO, free_port, http_get_plain, make_certificates, make_documents, start_backend)
 from bench.runner import Bench
 from bench.scenarios import BY_NAME, DAEMONS, GROUP, SCENARIOS, SUITE13, Scenario
-from bench.side_by_side import render_rounds, run_rounds, summarize_rounds
+from bench.side_by_side import KINDS as SIDE_BY_SIDE_KINDS, render_rounds, run_rounds, summarize_rounds
 from bench.summary import summarize
 from bench.table import render, update_readme
 
@@ -84,8 +84,8 @@ def parse_args():
     args.scenarios = [s for s in SCENARIOS if s.name in names]
     if args.side_by_side:
         if args.scenarios_requested == "all":
-            args.scenarios = [s for s in SCENARIOS if s.kind in ("conn", "wrk")]
-        others = [s.name for s in args.scenarios if s.kind not in ("conn", "wrk")]
+            args.scenarios = [s for s in SCENARIOS if s.kind in SIDE_BY_SIDE_KINDS]
+        others = [s.name for s in args.scenarios if s.kind not in SIDE_BY_SIDE_KINDS]
         if others:
             p.error(f"--side-by-side measures the handshake and keep-alive scenarios only, not {', '.join(others)}")
         if args.update_readme:

@@ -12,25 +12,12 @@ import Testing
 @Suite struct AllocationBudgetTests {
     @Test(arguments: [false, true])
     func tenThousandRequestsOnWarmConnectionsAllocateNothing(addressSpaceLimited: Bool) throws {
-        let directory = try TestDirectory("allocation")
-        let library = try MallocCounter.build(in: directory)
-        let counts = directory.file("counts")
-        try FileManager.default.createDirectory(atPath: counts, withIntermediateDirectories: false)
-        chmod(counts, 0o777)
-        let pem = try TestCertificates(in: directory).server(["alloc.example"]).pemFile
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let port = try Ports.freeTCPPort()
-        let arguments = ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)", pem]
-        let environment = ["LD_PRELOAD": library, "UNWRAPD_MALLOC_COUNT_DIR": counts]
         // Under an address-space limit the worker reserves no small-block arena (`SmallBlockArena`).
-        let daemon = try DaemonProcess.start(
-            arguments, in: directory, addressSpaceLimited: addressSpaceLimited, environment: environment)
-        defer { daemon.kill() }
-        let worker = try #require(daemon.childPIDs().first)
+        let daemon = try CountedDaemon("allocation", addressSpaceLimited: addressSpaceLimited)
+        defer { daemon.stop() }
 
         let clients = try (0..<4).map { _ in
-            try TLSTestClient(port: port, options: .init(serverName: "alloc.example"))
+            try TLSTestClient(port: daemon.port, options: .init(serverName: CountedDaemon.serverName))
         }
         defer { for client in clients { client.close() } }
         for client in clients { try client.handshake() }
@@ -42,9 +29,9 @@ import Testing
             }
         }
         try requests(50)  // warm-up: buffer pools, OpenSSL's free lists, malloc's caches
-        let before = try MallocCounter.count(of: worker, in: counts)
+        let before = try daemon.count()
         try requests(10_000 / clients.count)
-        let after = try MallocCounter.count(of: worker, in: counts)
+        let after = try daemon.count()
 
         #expect(before > 0, "the counter must see the worker's start-up allocations")
         #expect(after == before, "the worker allocated \(after - before) times during 10 000 requests")
@@ -57,28 +44,15 @@ import Testing
     /// blocks"); this counts only the in-between sizes, since the debug build these tests run also allocates for
     /// some of Swift's literals (option sets built from array literals).
     @Test func connectionsOnceWarmTakeNoInBetweenBlockFromMalloc() throws {
-        let directory = try TestDirectory("allocation-per-connection")
-        let library = try MallocCounter.build(in: directory)
-        let counts = directory.file("counts")
-        try FileManager.default.createDirectory(atPath: counts, withIntermediateDirectories: false)
-        chmod(counts, 0o777)
-        let serverName = "alloc.example"
-        let pem = try TestCertificates(in: directory).server([serverName]).pemFile
-        let backend = try TestBackend(.echo)
-        defer { backend.stop() }
-        let port = try Ports.freeTCPPort()
-        let arguments = ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)", pem]
-        let environment = ["LD_PRELOAD": library, "UNWRAPD_MALLOC_COUNT_DIR": counts]
-        let daemon = try DaemonProcess.start(arguments, in: directory, environment: environment)
-        defer { daemon.kill() }
-        let worker = try #require(daemon.childPIDs().first)
+        let daemon = try CountedDaemon("allocation-per-connection")
+        defer { daemon.stop() }
 
         let request = [UInt8](repeating: 0x61, count: 100)
         /// One connection after the other, each ended before the next starts: the daemon frees a connection before
         /// its client sees the end (close_notify, then FIN), so each finds its predecessor's blocks on the lists.
         func connections(_ count: Int) throws {
             for _ in 0..<count {
-                let client = try TLSTestClient(port: port, options: .init(serverName: serverName))
+                let client = try TLSTestClient(port: daemon.port, options: .init(serverName: CountedDaemon.serverName))
                 defer { client.close() }
                 try client.handshake()
                 try client.write(request)
@@ -88,11 +62,59 @@ import Testing
             }
         }
         try connections(20)  // warm-up: the free lists, the buffer pool, malloc's caches
-        let before = try MallocCounter.count(.inBetween, of: worker, in: counts)
+        let before = try daemon.count(.inBetween)
         try connections(100)
-        let allocations = try MallocCounter.count(.inBetween, of: worker, in: counts) - before
+        let allocations = try daemon.count(.inBetween) - before
         #expect(before > 0, "the counter must see the in-between blocks of the first connections")
         #expect(allocations == 0, "the worker took \(allocations) in-between blocks from malloc for 100 connections")
+    }
+}
+
+/// unwrapd with one worker in front of an echo backend, started with the allocation counter preloaded
+/// (`Fixtures/malloc_counter.c`), and the counts of its worker.
+private struct CountedDaemon {
+    static let serverName = "alloc.example"
+    let port: UInt16
+    private let directory: TestDirectory
+    private let counts: String
+    private let backend: TestBackend
+    private let daemon: DaemonProcess
+    private let worker: pid_t
+
+    init(_ name: String, addressSpaceLimited: Bool = false) throws {
+        directory = try TestDirectory(name)
+        let library = try MallocCounter.build(in: directory)
+        counts = directory.file("counts")
+        try FileManager.default.createDirectory(atPath: counts, withIntermediateDirectories: false)
+        chmod(counts, 0o777)
+        let pem = try TestCertificates(in: directory).server([CountedDaemon.serverName]).pemFile
+        backend = try TestBackend(.echo)
+        port = try Ports.freeTCPPort()
+        let arguments = ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)", pem]
+        let environment = ["LD_PRELOAD": library, "UNWRAPD_MALLOC_COUNT_DIR": counts]
+        do {
+            daemon = try DaemonProcess.start(
+                arguments, in: directory, addressSpaceLimited: addressSpaceLimited, environment: environment)
+        } catch {
+            backend.stop()
+            throw error
+        }
+        guard let worker = daemon.childPIDs().first else {
+            daemon.kill()
+            backend.stop()
+            throw MallocCounter.CounterError(message: "the daemon started no worker")
+        }
+        self.worker = worker
+    }
+
+    /// The worker's allocations of `kind` so far.
+    func count(_ kind: MallocCounter.Kind = .all) throws -> Int64 {
+        try MallocCounter.count(kind, of: worker, in: counts)
+    }
+
+    func stop() {
+        daemon.kill()
+        backend.stop()
     }
 }
 

@@ -94,22 +94,31 @@ enum OpenSSLAllocator {
             return
         }
         if let chunkClass = MallocChunkClass(holdingAtMost: usable) {
-            guard inBetweenBytes + chunkClass.usableSize <= inBetweenBudget else {
-                free(block)
-                return
-            }
-            push(block, onto: &inBetweenHeads[chunkClass.index])
-            inBetweenBytes += chunkClass.usableSize
-            return
+            keep(
+                block, of: chunkClass.usableSize, onto: &inBetweenHeads[chunkClass.index], counted: &inBetweenBytes,
+                within: inBetweenBudget)
+        } else if let sizeClass = SizeClass(largeHoldingAtMost: usable) {
+            keep(
+                block, of: sizeClass.size, onto: &heads[sizeClass.index], counted: &retainedBytes,
+                within: retainedBudget)
+        } else {
+            free(block)
         }
-        guard let sizeClass = SizeClass(largeHoldingAtMost: usable),
-            retainedBytes + sizeClass.size <= retainedBudget
-        else {
+    }
+
+    /// Keeps a malloc block of `size` bytes on the free list at `head` while the lists that `kept` counts stay
+    /// within `budget`; gives it back to malloc otherwise.
+    @inline(__always)
+    private static func keep(
+        _ block: UnsafeMutableRawPointer, of size: Int, onto head: inout UnsafeMutableRawPointer?,
+        counted kept: inout Int, within budget: Int
+    ) {
+        guard kept + size <= budget else {
             free(block)
             return
         }
-        push(block, onto: &heads[sizeClass.index])
-        retainedBytes += sizeClass.size
+        push(block, onto: &head)
+        kept += size
     }
 
     /// Links `block` in front of the free list that starts at `head`.

@@ -1,11 +1,11 @@
 """Side by side (`--side-by-side`): both daemons at once on the daemon's CPU, each with clients of its own on the
-clients' core (tlsload or wrk, with half the connections each) and the same nginx, so that every round measures both over the
-same seconds. The machine's drift between runs (other guests on the host, its clock) then drops out of the ratio:
-on the development machine one daemon's CPU per handshake ranged over ±13 % from one alternating run to the next,
-while two copies of one build side by side gave ratios of 0.993–1.004 (README, "Side by side"). What it changes:
-in the normal runs each daemon has its core to itself; here they take turns on it, and each finds the caches as
-the other left them, alike for both. For comparing two builds of unwrapd (`--hitch OTHER_BUILD`) as much as
-unwrapd with hitch."""
+clients' core (tlsload or wrk, with half the connections each) and the same nginx, so that every round measures
+both over the same seconds. The machine's drift between runs (other guests on the host, its clock) then drops out of
+the ratio: on the development machine one build's CPU per handshake spread over 597–771 µs from one alternating run
+to the next, while two copies of one build side by side gave round ratios of 0.995–1.008 (README, "Side by side").
+What it changes: in the normal runs each daemon has its core to itself; here they take turns on it, and each finds
+the caches as the other left them, alike for both. For comparing two builds of unwrapd (`--hitch OTHER_BUILD`) as
+much as unwrapd with hitch."""
 
 import concurrent.futures
 import os
@@ -13,11 +13,19 @@ import time
 
 from .formatting import fmt
 from .machine import now_iso
-from .processes import RunFailed, note, run_for_json
+from .processes import RunFailed, note
 from .procfs import cpu_times
-from .rig import HERE
 from .scenarios import DAEMONS
 from .verdicts import sign_test_interval, stats
+from .workloads import conn_argv, response_size_error, wrk_report
+
+# The kinds of scenario measured side by side: new connections (tlsload) and keep-alive requests (wrk).
+KINDS = ("conn", "wrk")
+
+
+def shared(connections):
+    """Each daemon's part of the connections one client would make alone."""
+    return max(1, connections // 2)
 
 
 def run_rounds(bench, sc):
@@ -87,11 +95,7 @@ def measure_handshakes(bench, sc, port, pids, log_path):
     """New connections (full or resumed handshakes): tlsload with half of `--concurrency` in flight, reading the
     daemon's CPU time over its measured window."""
     cfg = bench.cfg
-    argv = bench.tlsload_args(sc, port, pids) + [
-        "--mode", "conn", "--concurrency", str(max(1, cfg.concurrency // 2)), "--duration", str(cfg.duration),
-        "--warmup", str(cfg.warmup), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
-    if sc.resume:
-        argv.append("--resume")
+    argv = conn_argv(bench, sc, port, pids, shared(cfg.concurrency))
     result = bench.tlsload_json(argv, cfg.warmup + cfg.duration + 60, log_path)
     return {"ops": result.get("ops", 0), "seconds": result.get("seconds"), "daemon_cpu_s": result["daemon_cpu_s"],
             "daemon_kernel_cpu_s": result.get("daemon_kernel_cpu_s"), "errors_total": result.get("errors_total", 0)}
@@ -101,18 +105,11 @@ def measure_requests(bench, sc, port, pids, log_path):
     """Keep-alive requests: wrk with half of `--wrk-connections`, the daemon's CPU time read around it. A response
     of another size than the backend's counts as an error."""
     cfg = bench.cfg
-    argv = bench.client(["wrk", "-t1", f"-c{max(1, cfg.wrk_connections // 2)}", f"-d{int(round(cfg.duration))}s",
-                         "--latency", "--timeout", "5s", "-s", os.path.join(HERE, "wrk-report.lua"),
-                         f"https://127.0.0.1:{port}/100"])
-    env = dict(os.environ, OPENSSL_CONF=cfg.client_openssl_conf)
     (cpu0, kernel0), started = cpu_times(pids), time.monotonic()
-    report = run_for_json("wrk", argv, cfg.duration + 30, log_path, env=env)
+    report = wrk_report(bench, port, shared(cfg.wrk_connections), int(round(cfg.duration)), log_path)
     (cpu1, kernel1), ended = cpu_times(pids), time.monotonic()
-    requests = report["requests"]
-    errors = sum(report["errors"].values())
-    if requests and abs(report["bytes"] / requests - cfg.response_size) > 0.01 * cfg.response_size:
-        errors += 1
-    return {"ops": requests, "seconds": ended - started, "daemon_cpu_s": cpu1 - cpu0,
+    errors = sum(report["errors"].values()) + (1 if response_size_error(cfg, report) else 0)
+    return {"ops": report["requests"], "seconds": ended - started, "daemon_cpu_s": cpu1 - cpu0,
             "daemon_kernel_cpu_s": kernel1 - kernel0, "errors_total": errors}
 
 
@@ -134,8 +131,8 @@ def summarize_rounds(records):
 def render_rounds(cfg, summaries):
     """The side-by-side table: one line per scenario."""
     lines = [f"side by side: both daemons at once on CPU {cfg.daemon_cpu}, {cfg.runs} rounds of {cfg.duration:g} s "
-             f"each; to each daemon {max(1, cfg.concurrency // 2)} tlsload connections in flight (after "
-             f"{cfg.warmup:g} s of warm-up) or {max(1, cfg.wrk_connections // 2)} of wrk's",
+             f"each; to each daemon {shared(cfg.concurrency)} tlsload connections in flight (after "
+             f"{cfg.warmup:g} s of warm-up) or {shared(cfg.wrk_connections)} of wrk's",
              f"{'scenario':14}{'unwrapd µs/op':>26}{'hitch µs/op':>26}{'u/h':>8}   rounds (sign-test interval)"]
     for name, s in summaries.items():
         if s is None:

@@ -47,14 +47,39 @@ def window_metrics(bench, lg, ops):
     return m
 
 
+def conn_argv(bench, sc, port, pids, concurrency):
+    """tlsload's command line for new connections to `port`, one request each (full or resumed handshakes), with
+    `concurrency` in flight, reading the CPU time of `pids` over its measured window."""
+    cfg = bench.cfg
+    argv = bench.tlsload_args(sc, port, pids) + [
+        "--mode", "conn", "--concurrency", str(concurrency), "--duration", str(cfg.duration),
+        "--warmup", str(cfg.warmup), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
+    return argv + ["--resume"] if sc.resume else argv
+
+
+def wrk_report(bench, port, connections, seconds, log_path):
+    """wrk's keep-alive requests for /100 on `port` over `connections` for `seconds`: its exact counts as JSON
+    (`wrk-report.lua`), with TLS pinned by the benchmark's OpenSSL configuration."""
+    cfg = bench.cfg
+    argv = bench.client(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
+                         "-s", os.path.join(HERE, "wrk-report.lua"), f"https://127.0.0.1:{port}/100"])
+    return run_for_json("wrk", argv, seconds + 30, log_path, env=dict(os.environ, OPENSSL_CONF=cfg.client_openssl_conf))
+
+
+def response_size_error(cfg, report):
+    """What was wrong when wrk's responses were not all of the backend's size (bytes lost or mixed up); None if
+    they were."""
+    requests = report["requests"]
+    per_response = report["bytes"] / requests if requests else 0
+    if requests and abs(per_response - cfg.response_size) > 0.01 * cfg.response_size:
+        return f"{per_response:.1f} bytes per response, expected {cfg.response_size}"
+    return None
+
+
 def run_conn(bench, sc, pids, log_path):
     """New connections, one request each (full or resumed handshakes): tlsload with `concurrency` in flight."""
     cfg = bench.cfg
-    argv = bench.tlsload_args(sc, cfg.frontend_port, pids) + [
-        "--mode", "conn", "--concurrency", str(cfg.concurrency), "--duration", str(cfg.duration),
-        "--warmup", str(cfg.warmup), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
-    if sc.resume:
-        argv.append("--resume")
+    argv = conn_argv(bench, sc, cfg.frontend_port, pids, cfg.concurrency)
     tcp0 = tcp_snapshot()
     lg = bench.tlsload_json(argv, cfg.warmup + cfg.duration + 60, log_path + ".tlsload")
     m = window_metrics(bench, lg, lg.get("ops", 0))
@@ -93,13 +118,9 @@ def run_bulk(bench, sc, pids, log_path):
 def run_wrk(bench, sc, pids, log_path):
     """Keep-alive small requests with wrk: requests/s, latency, CPU per request, sleeps and segments per request."""
     cfg = bench.cfg
-    url = f"https://127.0.0.1:{cfg.frontend_port}/100"
-    env = dict(os.environ, OPENSSL_CONF=cfg.client_openssl_conf)
 
     def wrk(seconds):
-        argv = bench.client(["wrk", "-t1", f"-c{cfg.wrk_connections}", f"-d{seconds}s", "--latency",
-                            "--timeout", "5s", "-s", os.path.join(HERE, "wrk-report.lua"), url])
-        return run_for_json("wrk", argv, seconds + 30, log_path + ".wrk", env=env)
+        return wrk_report(bench, cfg.frontend_port, cfg.wrk_connections, seconds, log_path + ".wrk")
 
     warm = wrk(max(1, int(round(cfg.warmup))))  # warm-up, not measured
     children = lambda: sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f) for f in ("ru_utime", "ru_stime"))
@@ -116,9 +137,10 @@ def run_wrk(bench, sc, pids, log_path):
           "errors": {k: v for k, v in errors.items() if v}, "errors_total": sum(errors.values())}
     m = window_metrics(bench, lg, requests)
     per_response = report["bytes"] / requests if requests else 0
-    if requests and abs(per_response - cfg.response_size) > 0.01 * cfg.response_size:
+    wrong_size = response_size_error(cfg, report)
+    if wrong_size:
         m["errors_total"] += 1
-        m["errors"]["response_size"] = f"{per_response:.1f} bytes per response, expected {cfg.response_size}"
+        m["errors"]["response_size"] = wrong_size
     duration = report["duration_us"] / 1e6
     m.update({"rate": round(requests / duration, 1) if duration else None, "requests": requests,
               "client_requests": warm["requests"] + requests,
