@@ -16,9 +16,7 @@ import Testing
         let daemon = try CountedDaemon("allocation", addressSpaceLimited: addressSpaceLimited)
         defer { daemon.stop() }
 
-        let clients = try (0..<4).map { _ in
-            try TLSTestClient(port: daemon.port, options: .init(serverName: CountedDaemon.serverName))
-        }
+        let clients = try (0..<4).map { _ in try daemon.client() }
         defer { for client in clients { client.close() } }
         for client in clients { try client.handshake() }
         let request = [UInt8](repeating: 0x61, count: 100)
@@ -52,7 +50,7 @@ import Testing
         /// its client sees the end (close_notify, then FIN), so each finds its predecessor's blocks on the lists.
         func connections(_ count: Int) throws {
             for _ in 0..<count {
-                let client = try TLSTestClient(port: daemon.port, options: .init(serverName: CountedDaemon.serverName))
+                let client = try daemon.client()
                 defer { client.close() }
                 try client.handshake()
                 try client.write(request)
@@ -70,93 +68,22 @@ import Testing
     }
 }
 
-/// unwrapd with one worker in front of an echo backend, started with the allocation counter preloaded
-/// (`Fixtures/malloc_counter.c`), and the counts of its worker.
-private struct CountedDaemon {
-    static let serverName = "alloc.example"
-    let port: UInt16
-    private let directory: TestDirectory
-    private let counts: String
-    private let backend: TestBackend
-    private let daemon: DaemonProcess
-    private let worker: pid_t
+/// What `Fixtures/malloc_counter.c` counts, by counter index.
+private enum MallocCount: Int {
+    /// Every allocation.
+    case all
+    /// Allocations of 257 to 16 384 bytes by malloc, calloc or realloc: OpenSSL's in-between blocks
+    /// (`MallocChunkClass`) that went to malloc.
+    case inBetween
+}
 
-    init(_ name: String, addressSpaceLimited: Bool = false) throws {
-        directory = try TestDirectory(name)
-        let library = try MallocCounter.build(in: directory)
-        counts = directory.file("counts")
-        try FileManager.default.createDirectory(atPath: counts, withIntermediateDirectories: false)
-        chmod(counts, 0o777)
-        let pem = try TestCertificates(in: directory).server([CountedDaemon.serverName]).pemFile
-        backend = try TestBackend(.echo)
-        port = try Ports.freeTCPPort()
-        let arguments = ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)", pem]
-        let environment = ["LD_PRELOAD": library, "UNWRAPD_MALLOC_COUNT_DIR": counts]
-        do {
-            daemon = try DaemonProcess.start(
-                arguments, in: directory, addressSpaceLimited: addressSpaceLimited, environment: environment)
-        } catch {
-            backend.stop()
-            throw error
-        }
-        guard let worker = daemon.childPIDs().first else {
-            daemon.kill()
-            backend.stop()
-            throw MallocCounter.CounterError(message: "the daemon started no worker")
-        }
-        self.worker = worker
+extension CountedDaemon {
+    fileprivate init(_ name: String, addressSpaceLimited: Bool = false) throws {
+        try self.init(name, counting: "malloc_counter.c", addressSpaceLimited: addressSpaceLimited)
     }
 
     /// The worker's allocations of `kind` so far.
-    func count(_ kind: MallocCounter.Kind = .all) throws -> Int64 {
-        try MallocCounter.count(kind, of: worker, in: counts)
-    }
-
-    func stop() {
-        daemon.kill()
-        backend.stop()
-    }
-}
-
-/// Builds and reads the LD_PRELOAD allocation counter.
-enum MallocCounter {
-    /// Compiles `Fixtures/malloc_counter.c` into a shared library in `directory`; returns its path.
-    static func build(in directory: TestDirectory) throws -> String {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/malloc_counter.c").path
-        let library = directory.file("libmalloc_counter.so")
-        var failures: [String] = []
-        for compiler in ["cc", "clang", "gcc"] {
-            let output = try ProcessRunner.run(
-                "/usr/bin/env", [compiler, "-shared", "-fPIC", "-O2", "-o", library, source, "-lpthread"],
-                timeout: .seconds(60))
-            if output.status == .exited(0) { return library }
-            failures.append("\(compiler): \(output.stderrText)")
-        }
-        throw CounterError(message: "cannot compile the malloc counter: \(failures.joined(separator: "; "))")
-    }
-
-    /// What the counter counts.
-    enum Kind: Int {
-        /// Every allocation.
-        case all
-        /// Allocations of 257 to 16 384 bytes by malloc, calloc or realloc: OpenSSL's in-between blocks
-        /// (`MallocChunkClass`) that went to malloc.
-        case inBetween
-    }
-
-    /// The number of allocations of `kind` process `pid` made so far.
-    static func count(_ kind: Kind = .all, of pid: pid_t, in directory: String) throws -> Int64 {
-        let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(pid)"))
-        let offset = kind.rawValue * 8
-        guard data.count >= offset + 8 else {
-            throw CounterError(message: "counter file of \(pid) is \(data.count) bytes")
-        }
-        return data.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Int64.self) }
-    }
-
-    struct CounterError: Error, CustomStringConvertible {
-        let message: String
-        var description: String { message }
+    fileprivate func count(_ kind: MallocCount = .all) throws -> Int64 {
+        try count(kind.rawValue)
     }
 }

@@ -1,11 +1,11 @@
 import Testing
 
-/// A stream's TLS records leave in shared TCP segments (`TCP_CORK` while a `pump` streams, `Connection+Corking`),
-/// and the last one is never held back; a TLS 1.3 session ticket leaves with the first response, or soon. One
-/// record carries at most 16 KiB, and with `TCP_NODELAY` alone each record was a segment of its own: the receiving
-/// socket's count of data segments shows which way they left. The daemon is the slower party here (the peers only
-/// hash), so without corking nothing would merge the records.
-/// Measured here, the download's 256 records took 69–82 segments corked and 232 without.
+/// A stream's TLS records leave in shared TCP segments (held back while a `pump` streams: `MSG_MORE` to the client,
+/// `TCP_CORK` to the backend, `Connection+Corking`), and the last one is never held back; a TLS 1.3 session ticket
+/// leaves with the first response, or soon. One record carries at most 16 KiB, and with `TCP_NODELAY` alone each
+/// record was a segment of its own: the receiving socket's count of data segments shows which way they left. The
+/// daemon is the slower party here (the peers only hash), so without holding back nothing would merge the records.
+/// Measured here, the download's 256 records took 69–82 segments corked and 232 without; 79–106 with `MSG_MORE`.
 @Suite struct CorkingTests {
     static let size = 4 << 20
     static let records = size / (16 << 10)
@@ -55,8 +55,8 @@ import Testing
         #expect(try connection.waitForEOF(timeout: .seconds(10)).receivedSHA256 == sent.hexDigest)
     }
 
-    /// Each exchange ends in a partial segment both ways. Left corked, the kernel would send it only after its
-    /// 200 ms ceiling, so 20 exchanges would take 4 s or more; uncorked at the end of each `pump` they take
+    /// Each exchange ends in a partial segment both ways. Left held back, the kernel would send it only after its
+    /// 200 ms ceiling, so 20 exchanges would take 4 s or more; sent at the end of each `pump` they take
     /// milliseconds.
     @Test func theLastPartOfEachBurstLeavesAtOnce() throws {
         let fixture = try RelayFixture("cork-tail", backend: .echo)
@@ -73,8 +73,8 @@ import Testing
         #expect(elapsed < .seconds(2), "20 echoes of \(chunk) bytes took \(elapsed)")
     }
 
-    /// OpenSSL writes the TLS 1.3 session ticket when the client's Finished arrives; corked, it waits for the echo
-    /// and leaves in the same segment. The client receives two data segments (our handshake flight, then ticket
+    /// OpenSSL writes the TLS 1.3 session ticket when the client's Finished arrives; held back, it waits for the
+    /// echo and leaves in the same segment. The client receives two data segments (our handshake flight, then ticket
     /// and echo), and it has its ticket. `--ticket-wait=1000`, so that a slow test thread cannot outlast the wait.
     @Test func theSessionTicketLeavesWithTheFirstResponse() throws {
         let segments = try segmentsForFlightTicketAndEcho(["--ticket-wait=1000"])
@@ -88,7 +88,7 @@ import Testing
     }
 
     /// A response that ends the connection: close_notify leaves in the segment of its last bytes. The backend sends
-    /// response and FIN in one segment, so the worker has both at once; `--ticket-wait=0`, so that the ticket's cork
+    /// response and FIN in one segment, so the worker has both at once; `--ticket-wait=0`, so that the held ticket
     /// does not join them anyway. The client receives the flight, the ticket, then response and close_notify: three
     /// data segments (four when close_notify left on its own).
     @Test func closeNotifyLeavesWithTheLastBytes() throws {
@@ -123,7 +123,7 @@ import Testing
     }
 
     /// A client that waits for its ticket before it speaks gets it `--ticket-wait` (20 ms) after the backend
-    /// accepted. The kernel alone releases a corked segment only after 200 ms.
+    /// accepted. The kernel alone releases a held-back segment only after 200 ms.
     @Test func aClientThatWaitsForItsTicketGetsItSoon() throws {
         let fixture = try RelayFixture("cork-ticket-wait")
         defer { fixture.stop() }

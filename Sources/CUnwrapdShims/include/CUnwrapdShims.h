@@ -71,6 +71,9 @@ static inline int unwrapd_ERR_system_errno(unsigned long code) {
     return ERR_SYSTEM_ERROR(code) ? (int)ERR_GET_REASON(code) : 0;
 }
 static inline long unwrapd_BIO_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
+static inline void unwrapd_BIO_set_retry_read(BIO *bio) { BIO_set_retry_read(bio); }
+static inline void unwrapd_BIO_set_retry_write(BIO *bio) { BIO_set_retry_write(bio); }
+static inline void unwrapd_BIO_clear_retry_flags(BIO *bio) { BIO_clear_retry_flags(bio); }
 
 typedef int (*unwrapd_servername_cb)(SSL *ssl, int *alert, void *arg);
 static inline int unwrapd_SSL_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, unwrapd_servername_cb cb, void *arg) {

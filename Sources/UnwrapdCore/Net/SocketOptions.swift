@@ -20,11 +20,18 @@ enum SocketOptions {
         return setsockopt(descriptor, level, option, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
     }
 
-    /// Sets or clears `TCP_CORK` (`Connection+Corking.swift`, `TicketCork`); returns false on failure.
+    /// Sets or clears `TCP_CORK` on a backend socket (`Connection+Corking.swift`); returns false on failure.
     @inline(__always)
     @discardableResult
     static func setCork(_ descriptor: Int32, _ on: Bool) -> Bool {
         trySet(descriptor, Int32(IPPROTO_TCP), TCP_CORK, on ? 1 : 0)
+    }
+
+    /// Sends what `MSG_MORE` writes left waiting in a TCP socket that has `TCP_NODELAY`: setting the option again
+    /// pushes the pending segments out (`Connection+Corking.swift`).
+    @inline(__always)
+    static func push(_ descriptor: Int32) {
+        _ = trySet(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
     }
 
     /// Whether a TCP socket's connection is established: the state byte that opens `struct tcp_info`

@@ -77,7 +77,7 @@ enum WorkerProcess {
                 globalConnectionLimit: runtime.connectionLimit, localConnectionLimit: runtime.connectionsPerWorker,
                 coalesceWaitMicroseconds: settings.coalesceWaitMicroseconds))
 
-        TicketCork.enabled = settings.ticketWaitMilliseconds > 0
+        TicketHold.enabled = settings.ticketWaitMilliseconds > 0
         let own = runtime.listeners.filter { $0.workerSlot == slot }
         let listeners = UnsafeMutableBufferPointer<ListenerWatcher>.allocate(capacity: own.count)
         for (index, listener) in own.enumerated() {

@@ -60,7 +60,7 @@ func onConnectionTimeout(_ loop: OpaquePointer?, _ timer: UnsafeMutablePointer<e
     case .connectingBackend:
         _ = connection.close(.backendConnectTimedOut(seconds: worker.connectTimeout))
     case .streaming:
-        connection.uncorkClient()
+        connection.pushClientOutput()
         connection.stopTimer()
     case .lingering:
         _ = connection.close(.refusalDelivered)

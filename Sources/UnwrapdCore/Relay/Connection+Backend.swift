@@ -23,7 +23,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
             if result == 0 { return backendConnected() }
             if errno == EINPROGRESS {
                 if address.isLoopback && SocketOptions.isEstablished(descriptor) { return backendConnected() }
-                uncorkClient()  // the ticket does not wait for a response that is a round trip or more away
+                pushClientOutput()  // the ticket does not wait for a response that is a round trip or more away
                 watchBackend(descriptor, events: IOEvents.write)
                 return .open
             }

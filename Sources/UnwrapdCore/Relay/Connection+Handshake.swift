@@ -8,7 +8,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
     func continueHandshake() -> StepOutcome {
         let ssl = pointee.ssl!
         let outcome = DataPath.tlsHandshake(ssl)
-        takeTicketCork()
+        holdNoClientOutput()  // the ticket this step may have written stays held (`TicketHold`); later writes not
         switch outcome {
         case .moved:
             return handshakeCompleted(ssl)

@@ -11,22 +11,21 @@ extension UnsafeMutablePointer where Pointee == Connection {
         worker: UnsafeMutablePointer<WorkerContext>, frontend: UnsafeMutablePointer<FrontendRuntime>,
         descriptor: Int32, clientAddress: SocketAddress
     ) -> ConnectionPointer? {
-        guard let ssl = SSL_new(frontend.pointee.tls.pointee.defaultContext) else {
-            Log.error("\(clientAddress) on \(frontend.pointee.name): cannot create a TLS session (out of memory)")
-            ERR_clear_error()
-            Glibc.close(descriptor)
-            worker.pointee.shared.add(-1, to: worker.pointee.shared.openConnections)
-            return nil
-        }
-        SSL_set_fd(ssl, descriptor)
-        SSL_set_accept_state(ssl)
-
         let expectsProxyHeader = worker.pointee.header.mode == .passThrough
         let connection = ConnectionPointer.allocate(capacity: 1)
         connection.initialize(
             to: Connection(
                 worker: worker, frontend: frontend, clientDescriptor: descriptor, clientAddress: clientAddress,
                 phase: expectsProxyHeader ? .readingProxyHeader : .handshaking))
+        guard let ssl = SSL_new(frontend.pointee.tls.pointee.defaultContext) else {
+            return abandon(connection, descriptor, clientAddress, on: frontend)
+        }
+        guard let bio = ClientSocketBIO.make(for: connection) else {
+            SSL_free(ssl)
+            return abandon(connection, descriptor, clientAddress, on: frontend)
+        }
+        SSL_set_bio(ssl, bio, bio)
+        SSL_set_accept_state(ssl)
         connection.pointee.ssl = ssl
         connection.pointee.flags = [.clientReadable, .clientWritable]
 
@@ -41,6 +40,21 @@ extension UnsafeMutablePointer where Pointee == Connection {
         worker.pointee.link(connection)
         _ = expectsProxyHeader ? connection.readProxyHeader() : connection.continueHandshake()
         return connection
+    }
+
+    /// `open` without memory for the TLS session: closes the socket and frees the connection, which no watcher
+    /// knows yet.
+    private static func abandon(
+        _ connection: ConnectionPointer, _ descriptor: Int32, _ clientAddress: SocketAddress,
+        on frontend: UnsafeMutablePointer<FrontendRuntime>
+    ) -> ConnectionPointer? {
+        Log.error("\(clientAddress) on \(frontend.pointee.name): cannot create a TLS session (out of memory)")
+        ERR_clear_error()
+        Glibc.close(descriptor)
+        connection.pointee.worker.pointee.shared.add(-1, to: connection.pointee.worker.pointee.shared.openConnections)
+        connection.deinitialize(count: 1)
+        connection.deallocate()
+        return nil
     }
 
     /// Ends the connection: logs why (if the level asks for it), releases the TLS session, both sockets and the

@@ -14,9 +14,9 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// would only say EAGAIN). Data OpenSSL already buffered (`SSL_has_pending`) is never left behind. The
     /// connection ends once each side's end of stream has been passed on to the other.
     ///
-    /// A sink that more bytes will follow at once is corked for the rest of the call, so that a stream's records
-    /// share TCP segments (`Connection+Corking.swift`); the call ends by uncorking it, and the client also if a
-    /// session ticket waited there for this call's response.
+    /// A sink that more bytes will follow at once holds back a partly filled segment, so that a stream's records
+    /// share TCP segments (`Connection+Corking.swift`); the call ends by sending what is held, and also a session
+    /// ticket that waited in the client socket for this call's response.
     ///
     /// At most `pumpRounds` rounds per event, so that one busy connection cannot hold up the others. What is left
     /// is picked up at the next loop iteration: the connection feeds its client watcher an event, since bytes
@@ -71,11 +71,11 @@ extension UnsafeMutablePointer where Pointee == Connection {
                 }
             }
         }
-        // close(2) sends what a cork holds.
+        // close(2) sends what the sockets hold.
         if pointee.flags.isSuperset(of: .bothDirectionsFinished) {
             return close(.finished)
         }
-        uncork(clientWritten: clientWritten)
+        releaseHeldOutput(clientWritten: clientWritten)
         releaseEmptyChunks()
         waitForProgress()
         if progressed { ev_feed_event(loop, clientWatcher, IOEvents.resume) }
@@ -182,7 +182,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
     }
 
     private func writeClient() -> Step {
-        corkClientIfMoreFollows()
+        holdClientOutputIfMoreFollows()
         let outcome = DataPath.tlsWrite(pointee.ssl!, from: pointee.toClient.pending, count: pointee.toClient.count)
         return afterClientWrite(outcome) { count in pointee.toClient.didConsume(count) }
     }
@@ -190,6 +190,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// Sends close_notify once everything the backend sent has been delivered (in the segment of the last bytes
     /// when they left in this call: `Connection+Corking.swift`).
     private func sendCloseNotify() -> Step {
+        holdNoClientOutput()
         let outcome = DataPath.tlsSendCloseNotify(pointee.ssl!)
         return afterClientWrite(outcome) { _ in pointee.flags.insert(.clientOutputShut) }
     }

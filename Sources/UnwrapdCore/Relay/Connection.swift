@@ -53,9 +53,13 @@ struct Connection {
         /// client (`WorkerContext.flushDeferredWrites`): a response the backend wrote in two parts (headers, then
         /// the body) then leaves as one TLS record instead of two.
         static let clientWriteDeferred = Flags(rawValue: 1 << 11)
-        /// `TCP_CORK` is set on the client/backend socket: until the end of this `pump`, or on the client for the
-        /// session ticket until the first response (`Connection+Corking.swift`).
-        static let clientCorked = Flags(rawValue: 1 << 12)
+        /// Client writes made now are followed at once by more: they go with `MSG_MORE`, and the kernel holds a
+        /// partly filled segment for what follows (`ClientSocketBIO`, `Connection+Corking.swift`).
+        static let clientMoreFollows = Flags(rawValue: 1 << 12)
+        /// Bytes written with `MSG_MORE` wait in the client socket for a write without it, or a push: until the end
+        /// of this `pump`, or for the session ticket until the first response.
+        static let clientOutputHeld = Flags(rawValue: 1 << 14)
+        /// `TCP_CORK` is set on the backend socket, until the end of this `pump`.
         static let backendCorked = Flags(rawValue: 1 << 13)
         /// A short backend read defers the client write unless one of these holds: the backend may have more at
         /// once (the read filled the room), it has finished, or the write is queued already.

@@ -37,7 +37,7 @@ struct ServerContextBuilder {
             try SessionIDContext.install(in: context, clientVerify: clientVerify)
             try ticketKeys?.install(in: context)
             SessionCacheCallbacks.install(in: context)
-            TicketCork.install(in: context)
+            TicketHold.install(in: context)
             alpn?.install(in: context)
             let names = try CertificateNames.of(context: context, path: certificate.path)
             return ServerContext(handle: context, names: names, source: certificate)

@@ -1,0 +1,41 @@
+import Testing
+
+/// The relay makes no system call whose answer it knows already (issue #3: "extra syscalls (read until EAGAIN)"),
+/// counted in the real worker by an LD_PRELOAD library (`Fixtures/syscall_counter.c`):
+/// - no read of a client socket right after writing to it, before an event says the client answered. After its
+///   handshake flight, OpenSSL read the socket at once, and the read(2) said EAGAIN on every full handshake
+///   (`ClientSocketBIO` answers such reads itself);
+/// - no `TCP_CORK`: a TLS 1.3 session ticket and a response's last bytes wait for what follows them with
+///   `MSG_MORE`, where `TCP_CORK` took two `setsockopt` calls per connection (`Connection+Corking.swift`).
+@Suite struct SystemCallBudgetTests {
+    @Test func shortConnectionsMakeNoNeedlessSystemCalls() throws {
+        let daemon = try CountedDaemon("syscalls", counting: "syscall_counter.c")
+        defer { daemon.stop() }
+
+        let request = [UInt8](repeating: 0x61, count: 100)
+        for _ in 0..<50 {
+            let client = try daemon.client()
+            defer { client.close() }
+            try client.handshake()
+            #expect(client.version == .tls13)
+            try client.write(request)
+            #expect(try client.read(exactly: request.count) == request)
+            #expect(try client.resumableSession().hasTicket)
+            try client.sendCloseNotify()
+            #expect(try client.readToEnd(timeout: .seconds(10)).bytes.isEmpty)
+        }
+
+        let readsAfterWrites = try daemon.count(SystemCallCount.eagainReadRightAfterWrite.rawValue)
+        let corkCalls = try daemon.count(SystemCallCount.corkSettings.rawValue)
+        #expect(readsAfterWrites == 0, "\(readsAfterWrites) reads said EAGAIN right after a write")
+        #expect(corkCalls == 0, "\(corkCalls) setsockopt(TCP_CORK) calls")
+    }
+}
+
+/// What `Fixtures/syscall_counter.c` counts, by counter index.
+private enum SystemCallCount: Int {
+    /// Reads of a socket that said only EAGAIN right after the process wrote to it.
+    case eagainReadRightAfterWrite
+    /// `setsockopt(TCP_CORK)` calls.
+    case corkSettings
+}
