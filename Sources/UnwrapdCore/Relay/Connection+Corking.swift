@@ -19,8 +19,9 @@
 /// the ticket's write as followed by more; the ticket then waits in the kernel for the first `pump` that writes to
 /// the client and leaves in one segment with the response (and, for a response that ends the connection, with
 /// close_notify). It waits at most `--ticket-wait` (20 ms) after the backend accepted (the connection's timer then
-/// pushes it), and not at all if the backend connect has to wait: a client that waits for its ticket before it
-/// speaks gets it soon, where the kernel alone would hold it for 200 ms.
+/// pushes it), not at all if the backend connect has to wait, and only if the client's first bytes came with its
+/// Finished (`TicketHold`): a client that waits for its ticket, or for the ACK of its Finished (Nagle's algorithm),
+/// before it speaks gets the ticket at once, where the kernel alone would hold it for 200 ms.
 ///
 /// **The end.** Once the backend has finished, close_notify follows the last bytes in the same `pump`: they are
 /// written with `MSG_MORE` and close_notify without, so both leave as one segment (a response read whole used to

@@ -154,7 +154,8 @@ public enum DefaultConfiguration {
             # as one TLS record; 0 sends every backend read at once. Workers stop waiting while waits do not pay.
             coalesce-wait = \(defaults.coalesceWaitMicroseconds)
             # (unwrapd) Milliseconds a TLS 1.3 session ticket may wait, once the backend accepted, for the first
-            # response, so that both reach the client in one TCP segment; 0 sends the ticket at once.
+            # response, so that both reach the client in one TCP segment; 0 sends the ticket at once. It waits only
+            # when the client's request came with its Finished: a client that has not spoken yet gets it at once.
             ticket-wait = \(defaults.ticketWaitMilliseconds)
 
 

@@ -52,7 +52,8 @@ public struct Settings: Equatable, Sendable {
     /// The longest `--coalesce-wait` accepted: 0.1 s.
     static let coalesceWaitLimit = 100_000
     /// `--ticket-wait` (unwrapd's own): milliseconds a TLS 1.3 session ticket may wait, once the backend accepted,
-    /// for the first response to share its TCP segment; 0 sends it at once (`Connection+Corking.swift`).
+    /// for the first response to share its TCP segment, when the request came with the client's Finished; 0 sends
+    /// it at once (`Connection+Corking.swift`).
     public var ticketWaitMilliseconds = 20
     /// The longest `--ticket-wait` accepted: 1 s.
     static let ticketWaitLimit = 1000

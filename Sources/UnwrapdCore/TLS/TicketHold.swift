@@ -9,6 +9,10 @@ import COpenSSL
 /// wrote our flight, which must not wait. The callback marks the connection's next client write as followed by
 /// more (`ClientSocketBIO` then sends it with `MSG_MORE`); the connection ends the mark once `SSL_do_handshake`
 /// returns. TLS 1.2 is left alone: its ticket goes in the server's last flight, which the client waits for.
+///
+/// Only a client whose first bytes came with its Finished (OpenSSL already holds them) has its ticket held. One that
+/// has not spoken yet may be waiting for the ACK of its Finished before it sends them (Nagle's algorithm), or for its
+/// ticket: a held ticket made it wait `--ticket-wait` (20 ms). Sent at once, the ticket carries the ACK.
 enum TicketHold {
     /// Whether the hook holds tickets (`--ticket-wait` above 0); each worker sets it when it starts.
     nonisolated(unsafe) static var enabled = false
@@ -19,7 +23,7 @@ enum TicketHold {
     }
 
     private static let generate: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { ssl, _ in
-        guard enabled, let ssl, SSL_version(ssl) == TLS1_3_VERSION,
+        guard enabled, let ssl, SSL_version(ssl) == TLS1_3_VERSION, SSL_has_pending(ssl) == 1,
             let connection = ClientSocketBIO.connection(of: SSL_get_wbio(ssl))
         else { return 1 }
         connection.pointee.flags.insert(.clientMoreFollows)

@@ -33,6 +33,10 @@ struct TLSClientOptions: Sendable {
     /// SO_RCVBUF of the client socket, set before connecting; nil keeps the kernel's (autotuned, up to
     /// `net.ipv4.tcp_rmem`'s maximum). Small values make a client that does not read push back sooner.
     var receiveBufferSize: Int32? = nil
+    /// TLS 1.3: the client's Finished and its first write leave in one TCP segment, as when a client writes its
+    /// request at once and the server reads both together (the socket is corked from the ChangeCipherSpec that
+    /// precedes the Finished until that write).
+    var finishedWithFirstWrite = false
     var connectTimeout: Duration = .seconds(5)
     /// Bound on each blocking read and write (SO_RCVTIMEO/SO_SNDTIMEO), the handshake's steps included.
     var ioTimeout: Duration = .seconds(10)

@@ -18,6 +18,8 @@ final class TLSTestClient {
     private var isClosed = false
     /// How the peer ended the stream, once a read saw the end.
     private(set) var peerEnd: StreamEnd?
+    /// With `finishedWithFirstWrite`: whether the first write was made (and the socket uncorked).
+    private var firstWriteMade = false
 
     /// Connects TCP to `endpoint` and prepares the TLS client; `handshake()` does the rest.
     /// Throws `SystemCallError` when the TCP connection fails, `TLSClientError` for a bad option.
@@ -38,6 +40,7 @@ final class TLSTestClient {
         alerts.initialize(to: AlertLog())
         SSL_set_ex_data(ssl, 0, alerts)
         SSL_set_info_callback(ssl, recordAlert)
+        if options.finishedWithFirstWrite { SSL_set_msg_callback(ssl, corkAfterChangeCipherSpec) }
         SSL_set_fd(ssl, fd)
         do {
             try Sockets.setTimeouts(fd, receive: options.ioTimeout, send: options.ioTimeout)
@@ -84,6 +87,11 @@ final class TLSTestClient {
         OpenSSLErrorQueue.clear()
         let result = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
         if result <= 0 { throw failure("write", result) }
+        if options.finishedWithFirstWrite && !firstWriteMade {
+            firstWriteMade = true
+            var off: Int32 = 0
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &off, socklen_t(MemoryLayout<Int32>.size))
+        }
     }
 
     func write(_ text: String) throws(TLSClientError) {
@@ -380,6 +388,17 @@ final class TLSTestClient {
             operation: "configure (\(what))", reason: .configuration,
             openSSLErrors: OpenSSLErrorQueue.drain(), receivedAlert: nil, sentAlert: nil, verifyError: nil)
     }
+}
+
+/// OpenSSL message callback for `finishedWithFirstWrite`: once the ChangeCipherSpec before the client's Finished is
+/// written, corks the socket, so that the Finished waits for the first write (`TLSTestClient.write` uncorks).
+private func corkAfterChangeCipherSpec(
+    _ written: Int32, _ version: Int32, _ contentType: Int32, _ bytes: UnsafeRawPointer?, _ length: Int,
+    _ ssl: OpaquePointer?, _ argument: UnsafeMutableRawPointer?
+) {
+    guard written == 1, contentType == SSL3_RT_CHANGE_CIPHER_SPEC, let ssl else { return }
+    var on: Int32 = 1
+    setsockopt(SSL_get_fd(ssl), Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size))
 }
 
 /// Alerts seen on one connection, written by `recordAlert` (OpenSSL's info callback) through the SSL's
