@@ -8,7 +8,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
     func continueHandshake() -> StepOutcome {
         let ssl = pointee.ssl!
         let outcome = DataPath.tlsHandshake(ssl)
-        holdNoClientOutput()  // the ticket this step may have written stays held (`TicketHold`); later writes not
+        holdNoClientOutput()  // later writes are not held back; a ticket this step wrote stays held (`TicketHold`)
         switch outcome {
         case .moved:
             return handshakeCompleted(ssl)
