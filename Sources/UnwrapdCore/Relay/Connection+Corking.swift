@@ -48,7 +48,8 @@ extension UnsafeMutablePointer where Pointee == Connection {
         }
     }
 
-    /// Before close_notify: nothing follows it, so it sends everything held back before it.
+    /// The next client writes are followed by nothing: they send what earlier ones held back. Before close_notify,
+    /// and after a handshake step (the ticket it wrote stays held until a write without `MSG_MORE` or a push).
     @inline(__always)
     func holdNoClientOutput() {
         pointee.flags.remove(.clientMoreFollows)
