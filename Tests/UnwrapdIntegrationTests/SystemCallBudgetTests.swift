@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 /// The relay makes no system call whose answer it knows already (issue #3: "extra syscalls (read until EAGAIN)"),
@@ -29,6 +30,34 @@ import Testing
         let corkCalls = try daemon.count(SystemCallCount.corkSettings.rawValue)
         #expect(readsAfterWrites == 0, "\(readsAfterWrites) reads said EAGAIN right after a write")
         #expect(corkCalls == 0, "\(corkCalls) setsockopt(TCP_CORK) calls")
+    }
+
+    /// Reading only when an event says so must not stall a handshake whose first flight comes in parts: a
+    /// ClientHello in three writes (the first inside the record header), each read by the worker (its socket's
+    /// receive queue empty) before the next is sent, is answered with a ServerHello.
+    @Test func aClientHelloInPartsIsAnswered() throws {
+        let fixture = try RelayFixture("hello-in-parts")
+        defer { fixture.stop() }
+        let port = fixture.port
+        let daemon = try fixture.startDaemon()
+        defer { daemon.kill() }
+
+        let hello = RawTLSHello.clientHello(compressionMethods: [RawTLSHello.nullCompression])
+        let client = try PlainClient(port: port)
+        defer { client.close() }
+        try Sockets.setOption(client.fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        let cuts = [0, 3, 40, hello.count]
+        for part in 0..<cuts.count - 1 {
+            try Sockets.sendAll(client.fd, Array(hello[cuts[part]..<cuts[part + 1]]))
+            try waitUntil("the worker to read part \(part) of the ClientHello", timeout: .seconds(5)) {
+                TCPSocketTable.receiveQueue(localPort: port, remotePort: client.localPort) == 0
+            }
+        }
+        let reply = try RawTLSHello.readReply(from: client)
+        guard case .serverHello = reply else {
+            Issue.record("the reply to a ClientHello in parts: \(reply)")
+            return
+        }
     }
 }
 
