@@ -27,9 +27,9 @@ import Testing
             }
         }
         try requests(50)  // warm-up: buffer pools, OpenSSL's free lists, malloc's caches
-        let before = try daemon.count()
+        let before = try daemon.count(MallocCount.all)
         try requests(10_000 / clients.count)
-        let after = try daemon.count()
+        let after = try daemon.count(MallocCount.all)
 
         #expect(before > 0, "the counter must see the worker's start-up allocations")
         #expect(after == before, "the worker allocated \(after - before) times during 10 000 requests")
@@ -60,9 +60,9 @@ import Testing
             }
         }
         try connections(20)  // warm-up: the free lists, the buffer pool, malloc's caches
-        let before = try daemon.count(.inBetween)
+        let before = try daemon.count(MallocCount.inBetween)
         try connections(100)
-        let allocations = try daemon.count(.inBetween) - before
+        let allocations = try daemon.count(MallocCount.inBetween) - before
         #expect(before > 0, "the counter must see the in-between blocks of the first connections")
         #expect(allocations == 0, "the worker took \(allocations) in-between blocks from malloc for 100 connections")
     }
@@ -80,10 +80,5 @@ private enum MallocCount: Int {
 extension CountedDaemon {
     fileprivate init(_ name: String, addressSpaceLimited: Bool = false) throws {
         try self.init(name, counting: "malloc_counter.c", addressSpaceLimited: addressSpaceLimited)
-    }
-
-    /// The worker's allocations of `kind` so far.
-    fileprivate func count(_ kind: MallocCount = .all) throws -> Int64 {
-        try count(kind.rawValue)
     }
 }

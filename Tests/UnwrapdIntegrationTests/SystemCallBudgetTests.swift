@@ -26,8 +26,8 @@ import Testing
             #expect(try client.readToEnd(timeout: .seconds(10)).bytes.isEmpty)
         }
 
-        let readsAfterWrites = try daemon.count(SystemCallCount.eagainReadRightAfterWrite.rawValue)
-        let corkCalls = try daemon.count(SystemCallCount.corkSettings.rawValue)
+        let readsAfterWrites = try daemon.count(SystemCallCount.eagainReadRightAfterWrite)
+        let corkCalls = try daemon.count(SystemCallCount.corkSettings)
         #expect(readsAfterWrites == 0, "\(readsAfterWrites) reads said EAGAIN right after a write")
         #expect(corkCalls == 0, "\(corkCalls) setsockopt(TCP_CORK) calls")
     }

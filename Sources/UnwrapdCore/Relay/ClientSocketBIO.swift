@@ -11,7 +11,7 @@ import Glibc
 ///   reads at once for the client's answer, which is a round trip away: that read(2) said EAGAIN on every full
 ///   handshake. Once the connection streams, `pump` decides when to read (at the level of TLS records, where
 ///   `.clientReadable` also says whether more client bytes follow at once: `Connection+Corking.swift`), and this BIO
-///   reads whenever OpenSSL asks.
+///   reads whenever OpenSSL asks and leaves the flag to `pump`.
 /// - **Writes** with `send(MSG_MORE)` while the connection says more bytes follow at once (`.clientMoreFollows`):
 ///   the kernel then holds a partly filled segment for them, as `TCP_CORK` would, without the two `setsockopt`
 ///   calls around it (`Connection+Corking.swift`). `.clientOutputHeld` records that bytes wait that way.
@@ -69,7 +69,7 @@ enum ClientSocketBIO {
             }
             if errno == EINTR { continue }
             if errno == EAGAIN {
-                connection.pointee.flags.remove(.clientReadable)
+                if handshaking { connection.pointee.flags.remove(.clientReadable) }
                 unwrapd_BIO_set_retry_read(bio)
             }
             return -1

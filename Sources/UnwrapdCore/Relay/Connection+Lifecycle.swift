@@ -51,7 +51,8 @@ extension UnsafeMutablePointer where Pointee == Connection {
         Log.error("\(clientAddress) on \(frontend.pointee.name): cannot create a TLS session (out of memory)")
         ERR_clear_error()
         Glibc.close(descriptor)
-        connection.pointee.worker.pointee.shared.add(-1, to: connection.pointee.worker.pointee.shared.openConnections)
+        let shared = connection.pointee.worker.pointee.shared
+        shared.add(-1, to: shared.openConnections)
         connection.deinitialize(count: 1)
         connection.deallocate()
         return nil

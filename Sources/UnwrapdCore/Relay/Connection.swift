@@ -56,11 +56,11 @@ struct Connection {
         /// Client writes made now are followed at once by more: they go with `MSG_MORE`, and the kernel holds a
         /// partly filled segment for what follows (`ClientSocketBIO`, `Connection+Corking.swift`).
         static let clientMoreFollows = Flags(rawValue: 1 << 12)
+        /// `TCP_CORK` is set on the backend socket, until the end of this `pump`.
+        static let backendCorked = Flags(rawValue: 1 << 13)
         /// Bytes written with `MSG_MORE` wait in the client socket for a write without it, or a push: until the end
         /// of this `pump`, or for the session ticket until the first response.
         static let clientOutputHeld = Flags(rawValue: 1 << 14)
-        /// `TCP_CORK` is set on the backend socket, until the end of this `pump`.
-        static let backendCorked = Flags(rawValue: 1 << 13)
         /// A short backend read defers the client write unless one of these holds: the backend may have more at
         /// once (the read filled the room), it has finished, or the write is queued already.
         static let notDeferrable: Flags = [.backendReadable, .backendInputDone, .clientWriteDeferred]

@@ -87,9 +87,9 @@ struct CountedDaemon {
         try TLSTestClient(port: port, options: .init(serverName: CountedDaemon.serverName))
     }
 
-    /// The worker's counter `index` so far.
-    func count(_ index: Int) throws -> Int64 {
-        try counter.count(index, of: worker)
+    /// The worker's `counter` so far: a case of a test's enum of its fixture's counters, by index.
+    func count<Counter: RawRepresentable>(_ counter: Counter) throws -> Int64 where Counter.RawValue == Int {
+        try self.counter.count(counter.rawValue, of: worker)
     }
 
     func stop() {

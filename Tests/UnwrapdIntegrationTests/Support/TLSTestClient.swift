@@ -89,8 +89,7 @@ final class TLSTestClient {
         if result <= 0 { throw failure("write", result) }
         if options.finishedWithFirstWrite && !firstWriteMade {
             firstWriteMade = true
-            var off: Int32 = 0
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &off, socklen_t(MemoryLayout<Int32>.size))
+            try? Sockets.setOption(fd, Int32(IPPROTO_TCP), TCP_CORK, 0)
         }
     }
 
@@ -397,8 +396,7 @@ private func corkAfterChangeCipherSpec(
     _ ssl: OpaquePointer?, _ argument: UnsafeMutableRawPointer?
 ) {
     guard written == 1, contentType == SSL3_RT_CHANGE_CIPHER_SPEC, let ssl else { return }
-    var on: Int32 = 1
-    setsockopt(SSL_get_fd(ssl), Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size))
+    try? Sockets.setOption(SSL_get_fd(ssl), Int32(IPPROTO_TCP), TCP_CORK, 1)
 }
 
 /// Alerts seen on one connection, written by `recordAlert` (OpenSSL's info callback) through the SSL's
