@@ -15,7 +15,9 @@ import Testing
     }
 
     private func hostName(_ bytes: [UInt8]) -> String? {
-        bytes.withUnsafeBytes { ServerNameExtension.hostName(in: $0) }
+        bytes.withUnsafeBytes { body in
+            ServerNameExtension.hostName(in: body).map { String(decoding: $0, as: UTF8.self) }
+        }
     }
 
     @Test func readsTheOneHostName() {

@@ -66,6 +66,34 @@ import Testing
         #expect(before > 0, "the counter must see the in-between blocks of the first connections")
         #expect(allocations == 0, "the worker took \(allocations) in-between blocks from malloc for 100 connections")
     }
+
+    /// The certificate is chosen by the bytes of the client's SNI name as they lie in its ClientHello
+    /// (`HostNameTable`), so a long name costs the worker no more allocations than a short one. A lookup through
+    /// Swift `String`s cost three more per connection for a name of over 15 bytes (the name and its lowercased copy
+    /// no longer fit in a small `String`); the debug build these tests run makes a few allocations per connection
+    /// of its own, the same for both names.
+    @Test func aLongServerNameCostsNoMoreAllocationsThanAShortOne() throws {
+        let daemon = try CountedDaemon("allocation-server-name")
+        defer { daemon.stop() }
+
+        /// All of the worker's allocations over `count` connections, one after the other, naming `serverName`.
+        func allocations(_ count: Int, serverName: String) throws -> Int64 {
+            let before = try daemon.count(MallocCount.all)
+            for _ in 0..<count {
+                let client = try daemon.client(serverName: serverName)
+                defer { client.close() }
+                try client.handshake()
+                try client.sendCloseNotify()
+                #expect(try client.readToEnd(timeout: .seconds(10)).bytes.isEmpty)
+            }
+            return try daemon.count(MallocCount.all) - before
+        }
+        _ = try allocations(20, serverName: CountedDaemon.longServerName)  // warm-up, as above
+        let short = try allocations(50, serverName: CountedDaemon.serverName)
+        let long = try allocations(50, serverName: CountedDaemon.longServerName)
+        #expect(
+            long - short < 25, "50 connections made \(long) allocations with a long name, \(short) with a short one")
+    }
 }
 
 /// What `Fixtures/malloc_counter.c` counts, by counter index.

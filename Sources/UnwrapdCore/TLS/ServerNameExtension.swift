@@ -10,17 +10,18 @@ enum ServerNameExtension {
     /// The longest host name OpenSSL accepts (`TLSEXT_MAXLEN_host_name`).
     static let maximumLength = 255
 
-    /// The host name in `body` (the extension's bytes after its type and length), or `nil`.
-    static func hostName(in body: UnsafeRawBufferPointer) -> String? {
+    /// The host name's bytes in `body` (the extension's bytes after its type and length), or `nil`: a view into
+    /// `body`, not a copy.
+    static func hostName(in body: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         let bytes = body.bindMemory(to: UInt8.self)
         // ServerNameList: a 2-byte length that covers the rest exactly, then one entry:
         // name_type (1 byte), HostName (2-byte length, then the name, covering the rest of the list exactly).
         guard bytes.count >= 5, length(at: 0, in: bytes) == bytes.count - 2, bytes[2] == hostNameType,
             length(at: 3, in: bytes) == bytes.count - 5
         else { return nil }
-        let name = UnsafeBufferPointer(rebasing: bytes[5...])
+        let name = UnsafeRawBufferPointer(rebasing: body[5...])
         guard name.count <= maximumLength, !name.contains(0) else { return nil }
-        return String(decoding: name, as: UTF8.self)
+        return name
     }
 
     /// The big-endian 16-bit length at `offset`.

@@ -51,7 +51,10 @@ struct PreloadCounter {
 /// unwrapd with one worker in front of an echo backend, started with a `PreloadCounter` loaded, and the counts of
 /// its worker.
 struct CountedDaemon {
+    /// The certificate's name: 15 bytes, so that a Swift `String` of it needs no heap.
     static let serverName = "counted.example"
+    /// The certificate's other name, longer than a `String` holds without the heap.
+    static let longServerName = "a-name-longer-than-fifteen-bytes.counted.example"
     let port: UInt16
     /// Kept for the daemon's life: the directory goes when its last reference does.
     private let directory: TestDirectory
@@ -63,7 +66,8 @@ struct CountedDaemon {
     init(_ name: String, counting fixture: String, addressSpaceLimited: Bool = false) throws {
         directory = try TestDirectory(name)
         counter = try PreloadCounter(fixture, in: directory)
-        let pem = try TestCertificates(in: directory).server([CountedDaemon.serverName]).pemFile
+        let pem = try TestCertificates(in: directory).server([CountedDaemon.serverName, CountedDaemon.longServerName])
+            .pemFile
         backend = try TestBackend(.echo)
         port = try Ports.freeTCPPort()
         let arguments = ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)", pem]
@@ -82,9 +86,9 @@ struct CountedDaemon {
         self.worker = worker
     }
 
-    /// A client of the daemon, not yet connected.
-    func client() throws -> TLSTestClient {
-        try TLSTestClient(port: port, options: .init(serverName: CountedDaemon.serverName))
+    /// A client of the daemon, not yet connected, that sends `serverName` in its SNI extension.
+    func client(serverName: String = CountedDaemon.serverName) throws -> TLSTestClient {
+        try TLSTestClient(port: port, options: .init(serverName: serverName))
     }
 
     /// The worker's `counter` so far: a case of a test's enum of its fixture's counters, by index.
