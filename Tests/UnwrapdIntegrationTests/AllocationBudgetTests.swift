@@ -76,23 +76,70 @@ import Testing
         let daemon = try CountedDaemon("allocation-server-name")
         defer { daemon.stop() }
 
-        /// All of the worker's allocations over `count` connections, one after the other, naming `serverName`.
         func allocations(_ count: Int, serverName: String) throws -> Int64 {
-            let before = try daemon.count(MallocCount.all)
-            for _ in 0..<count {
-                let client = try daemon.client(serverName: serverName)
-                defer { client.close() }
-                try client.handshake()
-                try client.sendCloseNotify()
-                #expect(try client.readToEnd(timeout: .seconds(10)).bytes.isEmpty)
-            }
-            return try daemon.count(MallocCount.all) - before
+            try daemon.allocations(count) { _ in TLSClientOptions(serverName: serverName) }
         }
         _ = try allocations(20, serverName: CountedDaemon.longServerName)  // warm-up, as above
         let short = try allocations(50, serverName: CountedDaemon.serverName)
         let long = try allocations(50, serverName: CountedDaemon.longServerName)
         #expect(
             long - short < 25, "50 connections made \(long) allocations with a long name, \(short) with a short one")
+    }
+
+    /// TLS 1.2 sessions go into the session cache the workers share (`SessionTable`), and a client resuming by
+    /// session ID is looked up there; neither costs an allocation, so such connections make as many as TLS 1.3
+    /// ones with stateless tickets, which never touch the cache. A lazily mapped sequence of the slots to probe
+    /// took a heap context per lookup (the debug build these tests run: 11 more allocations per stored session, 2
+    /// more per resumption).
+    @Test func theSharedSessionCacheAllocatesNothing() throws {
+        let daemon = try CountedDaemon("allocation-session-cache")
+        defer { daemon.stop() }
+
+        var tls12 = TLSClientOptions(serverName: CountedDaemon.serverName)
+        tls12.maxVersion = .tls12
+        tls12.sessionTickets = false
+        let tls13 = TLSClientOptions(serverName: CountedDaemon.serverName)
+        var session: TLSSession?
+        /// A TLS 1.2 client resuming the session of the connection before (the first one makes it).
+        func resuming(_: Int) -> TLSClientOptions {
+            var options = tls12
+            options.session = session
+            return options
+        }
+
+        _ = try daemon.allocations(20) { _ in tls12 }  // warm-up, as above
+        _ = try daemon.allocations(20) { _ in tls13 }
+        let stateless = try daemon.allocations(50) { _ in tls13 }
+        let stored = try daemon.allocations(50) { _ in tls12 }
+        let resumed = try daemon.allocations(50, resuming) { client in
+            #expect(session == nil || client.sessionReused, "a TLS 1.2 session ID resumes")
+            session = try client.resumableSession()
+        }
+        #expect(
+            stored - stateless < 25,
+            "50 TLS 1.2 sessions stored: \(stored) allocations; 50 TLS 1.3 connections: \(stateless)")
+        #expect(
+            resumed - stateless < 25,
+            "50 TLS 1.2 resumptions by session ID: \(resumed) allocations; 50 TLS 1.3 connections: \(stateless)")
+    }
+}
+
+extension CountedDaemon {
+    /// All of the worker's allocations over `count` connections, one after the other, each with the options
+    /// `options` gives for its number: a handshake, `afterHandshake`, close_notify both ways.
+    fileprivate func allocations(
+        _ count: Int, _ options: (Int) -> TLSClientOptions, afterHandshake: (TLSTestClient) throws -> Void = { _ in }
+    ) throws -> Int64 {
+        let before = try self.count(MallocCount.all)
+        for index in 0..<count {
+            let client = try client(options(index))
+            defer { client.close() }
+            try client.handshake()
+            try afterHandshake(client)
+            try client.sendCloseNotify()
+            #expect(try client.readToEnd(timeout: .seconds(10)).bytes.isEmpty)
+        }
+        return try self.count(MallocCount.all) - before
     }
 }
 

@@ -134,32 +134,52 @@ struct SessionTable {
 
     private func slot(_ index: Int) -> UnsafeMutableRawPointer { base + Self.headerSize + index * slotSize }
 
-    /// The slots an ID may be in, in probe order.
-    private func probe(_ id: UnsafeRawBufferPointer) -> some Sequence<UnsafeMutableRawPointer> {
+    /// Where `id`'s probe starts: the index of the first of the `probeCount` slots it may be in (wrapping around).
+    private func firstProbe(_ id: UnsafeRawBufferPointer) -> Int {
         // FNV-1a: server-made IDs are random, so any mixing would do; this one also spreads short ones.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in id { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let first = Int(hash % UInt64(slotCount))
-        return (0..<min(Self.probeLength, slotCount)).lazy.map { slot((first + $0) % slotCount) }
+        return Int(hash % UInt64(slotCount))
     }
 
+    /// Slots looked at per operation: `probeLength`, or the whole table when it is smaller.
+    private var probeCount: Int { min(Self.probeLength, slotCount) }
+
+    /// The `step`th slot of the probe that starts at index `first`.
+    private func probeSlot(_ first: Int, _ step: Int) -> UnsafeMutableRawPointer { slot((first + step) % slotCount) }
+
+    // The two walks below count steps in `while` loops: a lookup runs in a handshake and must allocate nothing,
+    // and a lazily mapped sequence of slots took a heap context per lookup (seen with gdb on malloc).
+
     private func find(_ id: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer? {
-        probe(id).first { slot in
-            slot.load(fromByteOffset: Slot.stampOffset, as: UInt64.self) != 0
+        let first = firstProbe(id)
+        var step = 0
+        while step < probeCount {
+            let slot = probeSlot(first, step)
+            if slot.load(fromByteOffset: Slot.stampOffset, as: UInt64.self) != 0
                 && Int(slot.load(fromByteOffset: Slot.idLengthOffset, as: UInt8.self)) == id.count
                 && memcmp(slot + Slot.idOffset, id.baseAddress!, id.count) == 0
+            {
+                return slot
+            }
+            step += 1
         }
+        return nil
     }
 
     /// An empty or expired slot for `id`, else the oldest one it may be in.
     private func freeSlot(for id: UnsafeRawBufferPointer, now: Int64) -> UnsafeMutableRawPointer {
-        var oldest: (slot: UnsafeMutableRawPointer, stamp: UInt64)?
-        for slot in probe(id) {
+        let first = firstProbe(id)
+        var oldest = probeSlot(first, 0)
+        var step = 0
+        while step < probeCount {
+            let slot = probeSlot(first, step)
             let stamp = slot.load(fromByteOffset: Slot.stampOffset, as: UInt64.self)
             if stamp == 0 || slot.load(fromByteOffset: Slot.expiryOffset, as: Int64.self) <= now { return slot }
-            if oldest == nil || stamp < oldest!.stamp { oldest = (slot, stamp) }
+            if stamp < oldest.load(fromByteOffset: Slot.stampOffset, as: UInt64.self) { oldest = slot }
+            step += 1
         }
-        return oldest!.slot
+        return oldest
     }
 
     private func clear(_ slot: UnsafeMutableRawPointer) {

@@ -86,9 +86,9 @@ struct CountedDaemon {
         self.worker = worker
     }
 
-    /// A client of the daemon, not yet connected, that sends `serverName` in its SNI extension.
-    func client(serverName: String = CountedDaemon.serverName) throws -> TLSTestClient {
-        try TLSTestClient(port: port, options: .init(serverName: serverName))
+    /// A client of the daemon, not yet connected, with `options` (by default: TLS 1.3 and the certificate's name).
+    func client(_ options: TLSClientOptions = .init(serverName: CountedDaemon.serverName)) throws -> TLSTestClient {
+        try TLSTestClient(port: port, options: options)
     }
 
     /// The worker's `counter` so far: a case of a test's enum of its fixture's counters, by index.
