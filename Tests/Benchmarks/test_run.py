@@ -13,7 +13,7 @@ import types
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import procfs, rig, scenarios, side_by_side, verdicts  # noqa: E402
+from bench import procfs, rig, runner, scenarios, side_by_side, verdicts, workloads  # noqa: E402
 
 
 def runs(values):
@@ -116,6 +116,28 @@ class DaemonCommandLineTests(unittest.TestCase):
         argv = rig.daemon_argv(self.cfg, "hitch", scenarios.BY_NAME["hs-ecdsa"], port=7)
         self.assertEqual(argv[argv.index("-f") + 1], "[127.0.0.1]:7")
         self.assertEqual(argv[argv.index("-b") + 1], "[127.0.0.1]:2")
+
+
+class RefusedScenarioTests(unittest.TestCase):
+    """The `refused` scenario's client offers TLS 1.2 with only a cipher the daemons refuse, and counts refusals."""
+
+    def client_argv(self, name):
+        bench = types.SimpleNamespace(cfg=types.SimpleNamespace(tlsload="/t", duration=10, warmup=2,
+                                                                digests={"/100": "d"}))
+        bench.tlsload_args = lambda sc, port, pids=None: runner.Bench.tlsload_args(bench, sc, port, pids)
+        return workloads.conn_argv(bench, scenarios.BY_NAME[name], 5, None, 64)
+
+    def test_its_client_offers_only_the_refused_cipher_and_counts_refusals(self):
+        argv = self.client_argv("refused")
+        self.assertEqual(argv[argv.index("--tls") + 1], "12")
+        self.assertEqual(argv[argv.index("--ciphers") + 1], scenarios.REFUSED_CIPHER)
+        self.assertIn("--expect-refusal", argv)
+
+    def test_the_other_handshake_scenarios_expect_completed_handshakes(self):
+        for name in ("hs-ecdsa", "resume-tls12"):
+            argv = self.client_argv(name)
+            self.assertNotIn("--expect-refusal", argv, name)
+            self.assertNotEqual(argv[argv.index("--expect-cipher") + 1], scenarios.REFUSED_CIPHER, name)
 
 
 def reset_loopback_connections(count):

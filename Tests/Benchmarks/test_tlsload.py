@@ -126,11 +126,32 @@ class TlsloadTests(unittest.TestCase):
         self.assertEqual((current["event"], current["open"]), ("status", 12))
         self.assertEqual((probe["event"], probe["tried"], probe["ok"]), ("probe", 3, 3))
 
+    def test_refusals_are_the_operations_when_asked_for(self):
+        # The server's default TLS 1.2 ciphers all have forward secrecy: it refuses AES256-SHA with an alert.
+        status, [result] = self.tlsload("--mode", "conn", "--count", "10", "--concurrency", "2", "--duration", "30",
+                                        "--tls", "12", "--ciphers", "AES256-SHA", "--expect-refusal")
+        self.assertEqual(status, 0)
+        self.assertEqual(result["errors_total"], 0, result["errors"])
+        self.assertEqual((result["ops"], result["ops_total"]), (10, 10))
+
+    def test_a_completed_handshake_is_an_error_when_a_refusal_is_expected(self):
+        _, [result] = self.tlsload("--mode", "conn", "--count", "4", "--duration", "30", "--expect-refusal")
+        self.assertEqual(result["ops"], 0)
+        self.assertEqual(result["errors"], {"accepted": 4})
+
+    def test_a_refusal_is_an_error_when_none_is_expected(self):
+        _, [result] = self.tlsload("--mode", "conn", "--count", "3", "--duration", "30", "--tls", "12",
+                                   "--ciphers", "AES256-SHA")
+        self.assertEqual(result["ops"], 0)
+        self.assertEqual(result["errors"], {"handshake": 3})
+
     def test_a_bad_option_is_refused_with_a_reason(self):
         for args, reason in ((["--mode", "sideways"], "usage: tlsload"),
                              (["--expect-sha256", "abc"], "--expect-sha256 needs 64 hex digits"),
                              (["--expect-group", "nosuchgroup"], "unknown group nosuchgroup"),
-                             (["--mode", "bulk", "--count", "5"], "usage: tlsload")):
+                             (["--mode", "bulk", "--count", "5"], "usage: tlsload"),
+                             (["--mode", "bulk", "--expect-refusal"], "usage: tlsload"),
+                             (["--resume", "--expect-refusal"], "usage: tlsload")):
             done = subprocess.run([self.binary, "--port", str(self.port), *args], capture_output=True, text=True,
                                   timeout=TIMEOUT)
             self.assertEqual(done.returncode, 2, args)

@@ -45,7 +45,7 @@ class Bench:
         if sc.tls == 13:
             args += ["--suites", SUITE13, "--groups", GROUP]
         else:
-            args += ["--ciphers", CIPHER12, "--groups", GROUPS12]
+            args += ["--ciphers", sc.cipher, "--groups", GROUPS12]
         if pids:
             args += ["--pids", ",".join(str(p) for p in pids)]
         return args
@@ -161,6 +161,9 @@ class Bench:
             if record["backend_requests"] < counted + 1:
                 record["problems"].append(f"the backend served {record['backend_requests']} requests, fewer than "
                                           f"the {counted + 1} the clients counted")
+        if sc.kind == "refuse" and counted is not None and record["backend_requests"] > counted + 1:
+            record["problems"].append(f"the backend served {record['backend_requests']} requests, the readiness "
+                                      "probe's and more, while the daemon refused every handshake")
         errors = record["metrics"].get("errors_total", 0)
         if errors:
             record["problems"].append(f"{errors} client-side errors")

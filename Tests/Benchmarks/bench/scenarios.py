@@ -16,6 +16,11 @@ CIPHER12 = "ECDHE-ECDSA-AES128-GCM-SHA256"
 GROUPS12 = "X25519:P-256"
 
 
+# The `refused` scenario's client offers TLS 1.2 with only this cipher (RSA key exchange, no forward secrecy), which
+# neither daemon accepts: each handshake ends with the server's handshake_failure alert ("no shared cipher").
+REFUSED_CIPHER = "AES256-SHA"
+
+
 class Scenario:
     """One scenario of the table: what the clients do (`kind`), with which certificate, TLS version and
     resumption, and how many workers both daemons run."""
@@ -29,6 +34,8 @@ class Scenario:
 
     @property
     def cipher(self):
+        if self.kind == "refuse":
+            return REFUSED_CIPHER
         return SUITE13 if self.tls == 13 else CIPHER12
 
     @property
@@ -58,6 +65,9 @@ SCENARIOS = [
     Scenario("idle-9000", "memory per idle connection, N = 9000; new clients served meanwhile", "hold", hold=9000),
     Scenario("spread", "2 workers (-n 2): 10 000 new connections, how many each worker accepted", "spread",
              workers=2, count=10000),
+    Scenario("refused", "refused handshakes, new connection each time: a TLS 1.2 client offering only "
+             + REFUSED_CIPHER + ", which neither daemon accepts (what a client retrying a failure costs)", "refuse",
+             tls=12),
 ]
 
 
@@ -72,7 +82,8 @@ DAEMONS = ["unwrapd", "hitch"]
 #   ("max_le", x): unwrapd's value <= x in every run;  ("all", None): unwrapd's value equals the requested count
 #   in every run.
 CPU_ROW = {"conn": "daemon CPU µs/handshake", "wrk": "daemon CPU µs/request", "bulk": "daemon CPU µs/MB",
-           "hold": "daemon CPU µs/conn opened", "spread": "daemon CPU µs/connection"}
+           "hold": "daemon CPU µs/conn opened", "spread": "daemon CPU µs/connection",
+           "refuse": "daemon CPU µs/refusal"}
 
 
 # Under every CPU row: the kernel's share of it (system time), and what is left after OpenSSL's own work for the
@@ -124,6 +135,14 @@ ROWS = {
                ("cpu", "cpu_us_per_op", "lower", ("le", 0.90)),
                *CPU_PARTS,
                ("handshakes/s (2 workers)", "rate", "higher", None),
+               ("TCP segments on loopback/connection", "tcp_segments_per_conn", "lower", None),
+               ("TCP resets sent per connection", "tcp_resets_per_conn", "lower", None)],
+    # No target in issue #3; the brief asks that a failure cost the daemon little, for clients that retry at once.
+    "refuse": [("refusals/s", "rate", "higher", None),
+               ("cpu", "cpu_us_per_op", "lower", None),
+               *CPU_PARTS,
+               ("client (tlsload) CPU µs/refusal", "client_cpu_us_per_op", "lower", None),
+               ("client-side latency p50 ms", "latency_p50_ms", "lower", None),
                ("TCP segments on loopback/connection", "tcp_segments_per_conn", "lower", None),
                ("TCP resets sent per connection", "tcp_resets_per_conn", "lower", None)],
 }

@@ -48,13 +48,14 @@ def window_metrics(bench, lg, ops):
 
 
 def conn_argv(bench, sc, port, pids, concurrency):
-    """tlsload's command line for new connections to `port`, one request each (full or resumed handshakes), with
-    `concurrency` in flight, reading the CPU time of `pids` over its measured window."""
+    """tlsload's command line for new connections to `port`, one request each (full or resumed handshakes; in the
+    `refuse` scenarios a handshake the daemon refuses), with `concurrency` in flight, reading the CPU time of `pids`
+    over its measured window."""
     cfg = bench.cfg
     argv = bench.tlsload_args(sc, port, pids) + [
         "--mode", "conn", "--concurrency", str(concurrency), "--duration", str(cfg.duration),
         "--warmup", str(cfg.warmup), "--expect-sha256", cfg.digests["/100"], "--path", "/100"]
-    return argv + ["--resume"] if sc.resume else argv
+    return argv + (["--resume"] if sc.resume else []) + (["--expect-refusal"] if sc.kind == "refuse" else [])
 
 
 def wrk_report(bench, port, connections, seconds, log_path):
@@ -77,14 +78,17 @@ def response_size_error(cfg, report):
 
 
 def run_conn(bench, sc, pids, log_path):
-    """New connections, one request each (full or resumed handshakes): tlsload with `concurrency` in flight."""
+    """New connections, one request each (full or resumed handshakes): tlsload with `concurrency` in flight. In
+    the `refuse` scenarios the operation is the daemon's refusal of the handshake instead, and no request is made:
+    the backend must serve none (the runner's cross-check)."""
     cfg = bench.cfg
+    refusals = sc.kind == "refuse"
     argv = conn_argv(bench, sc, cfg.frontend_port, pids, cfg.concurrency)
     tcp0 = tcp_snapshot()
     lg = bench.tlsload_json(argv, cfg.warmup + cfg.duration + 60, log_path + ".tlsload")
     m = window_metrics(bench, lg, lg.get("ops", 0))
     m.update(tcp_per_connection(tcp0, lg))
-    m.update({"rate": lg.get("rate"), "ops": lg.get("ops"), "client_requests": lg.get("ops_total"),
+    m.update({"rate": lg.get("rate"), "ops": lg.get("ops"), "client_requests": 0 if refusals else lg.get("ops_total"),
               "latency_p50_ms": lg.get("latency_p50_ms"),
               "latency_p99_ms": lg.get("latency_p99_ms"), "concurrency": cfg.concurrency,
               "server_closed_without_close_notify": lg.get("server_closed_without_close_notify")})
@@ -290,4 +294,5 @@ def run_spread(bench, sc, pids, log_path):
 
 
 # The measurement of each kind of scenario (Scenario.kind): the daemon's metrics of one run.
-WORKLOADS = {"conn": run_conn, "wrk": run_wrk, "bulk": run_bulk, "hold": run_hold, "spread": run_spread}
+WORKLOADS = {"conn": run_conn, "refuse": run_conn, "wrk": run_wrk, "bulk": run_bulk, "hold": run_hold,
+             "spread": run_spread}

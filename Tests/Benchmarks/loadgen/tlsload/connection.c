@@ -164,6 +164,23 @@ static void server_closed(struct conn *c) {
     release(c, 1);
 }
 
+/* Whether the handshake just failed because the server sent a fatal alert (OpenSSL files a received alert under
+ * reason SSL_AD_REASON_OFFSET + its code), not because of a local error, a reset or an EOF. */
+static int refused_by_server(void) {
+    unsigned long e = ERR_peek_error();
+    return ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET;
+}
+
+/* --expect-refusal: the server refused the handshake with an alert, which is the operation. */
+static void refused(struct conn *c) {
+    ops_total++;
+    if (measuring) {
+        ops++;
+        hist_add(now() - c->started);
+    }
+    release(c, 0);
+}
+
 /* Takes the connection as far as it can go without waiting. */
 void drive(struct conn *c) {
     c->last_progress = now();
@@ -187,6 +204,10 @@ void drive(struct conn *c) {
         }
         case ST_HANDSHAKE: {
             int r = SSL_do_handshake(c->ssl);
+            if (r == 1 && expect_refusal) {
+                fail(c, E_ACCEPTED, SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)));
+                return;
+            }
             if (r == 1) {
                 if (!check_params(c)) {
                     char detail[160];
@@ -205,6 +226,10 @@ void drive(struct conn *c) {
                 break;
             }
             if (wants(c, r)) return;
+            if (expect_refusal && refused_by_server()) {
+                refused(c);
+                return;
+            }
             fail(c, E_HANDSHAKE, "");
             return;
         }

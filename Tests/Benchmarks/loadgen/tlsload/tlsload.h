@@ -9,7 +9,10 @@
  *   - an HTTP request was sent and the whole response read: status 200, Content-Length body, and (with
  *     --expect-sha256) the body's SHA-256;
  *   - for new-connection-per-request, the server then closed the connection (Connection: close) and the client
- *     closed its side after it (close_notify, then close).
+ *     closed its side after it (close_notify, then close);
+ *   - with --expect-refusal (conn mode), the operation is the opposite: the server refused the handshake with a
+ *     fatal alert (for instance when the client offers only a cipher the server does not accept), and a
+ *     handshake that completes is the error.
  * Anything else is an error, counted by kind and reported in the JSON result; nothing is retried silently.
  *
  * Modes:
@@ -63,6 +66,7 @@ enum err {
     E_EXTRA,       /* bytes after the response (in DRAIN or IDLE) */
     E_TIMEOUT,     /* no progress within --conn-timeout */
     E_DROPPED,     /* hold: an idle connection was closed by the server */
+    E_ACCEPTED,    /* --expect-refusal: the server completed the handshake */
     E_COUNT
 };
 
@@ -93,6 +97,7 @@ struct conn {
 extern enum mode mode;
 extern int tls_version;
 extern int resume;
+extern int expect_refusal;
 extern const char *server_name;
 extern const char *expect_cipher;
 extern const char *expect_sha256;
