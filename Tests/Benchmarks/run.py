@@ -154,7 +154,7 @@ def main():
     used = set()
     cfg.backend_port = free_port(used)
     cfg.frontend_port = free_port(used)
-    cfg.frontend_port_b = free_port(used)  # hitch's, side by side
+    cfg.frontend_port_b = free_port(used) if cfg.side_by_side else None  # hitch's, side by side
     note(f"bench: backend nginx on 127.0.0.1:{cfg.backend_port}, daemons on 127.0.0.1:{cfg.frontend_port}"
          + (f" and {cfg.frontend_port_b}" if cfg.side_by_side else ""))
     bench = Bench(cfg)

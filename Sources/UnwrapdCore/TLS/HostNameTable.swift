@@ -2,7 +2,7 @@
 /// its ClientHello: the names are kept lowercased and sorted, and a lookup is a binary search that folds the
 /// client's letters to lowercase as it compares them. So a lookup copies nothing and allocates nothing, whatever
 /// the name's length (a Swift `String` of more than 15 bytes lives on the heap: a lookup through `String`s cost
-/// three allocations per connection for such a name).
+/// two allocations per connection for such a name).
 struct HostNameTable: Sendable {
     /// The names, lowercased, each with the index of its certificate, sorted bytewise by name.
     private let entries: [(name: [UInt8], index: Int)]
