@@ -35,7 +35,7 @@ public enum Unwrapd {
                 return fail(error.description)
             }
         case .run(let settings):
-            return serve(settings)
+            return serve(settings, arguments: arguments)
         }
     }
 
@@ -56,7 +56,8 @@ public enum Unwrapd {
         return try Runtime.prepare(settings, forTest: forTest)
     }
 
-    private static func serve(_ settings: Settings) -> Int32 {
+    /// Runs the daemon; `arguments` are read again on a reload.
+    private static func serve(_ settings: Settings, arguments: [String]) -> Int32 {
         let runtime: Runtime
         let shared: UnsafeMutablePointer<unwrapd_shared_counters>
         var pidFile: PidFile? = nil
@@ -73,7 +74,7 @@ public enum Unwrapd {
             return fail(error.description)
         }
         Signals.blockHandled()
-        var supervisor = Supervisor(runtime: runtime, shared: shared)
+        var supervisor = Supervisor(runtime: runtime, arguments: arguments, shared: shared)
         let status = supervisor.run()
         pidFile?.remove()
         return status

@@ -143,6 +143,9 @@ import Testing
         #expect(try runSettings("--session-cache=0", "c.pem").sessionCacheSize == 0)
         #expect(try runSettings("--shared-cache=5", "c.pem").sessionCacheSize == 5)
         #expect(try runSettings("c.pem").sessionTickets)
+        #expect(try runSettings("c.pem").drainTimeoutSeconds == 600)
+        #expect(try runSettings("--drain-timeout=0", "c.pem").drainTimeoutSeconds == 0)
+        #expect(try runSettings("--drain-timeout", "3600", "c.pem").drainTimeoutSeconds == 3600)
         #expect(try !runSettings("--session-tickets=off", "c.pem").sessionTickets)
         #expect(try runSettings("--session-tickets=off", "--session-tickets", "c.pem").sessionTickets)
         #expect(try runSettings("-r", "/var/empty", "c.pem").chroot == "/var/empty")
@@ -196,6 +199,9 @@ import Testing
         #expect(
             commandLineError("--coalesce-wait=100001", "c.pem")
                 == #"--coalesce-wait: expected microseconds up to 100000, 0 to disable, found "100001""#)
+        #expect(
+            commandLineError("--drain-timeout=-1", "c.pem")
+                == #"--drain-timeout: expected a number of seconds, 0 for no limit, found "-1""#)
         #expect(
             commandLineError("--ticket-wait=1001", "c.pem")
                 == #"--ticket-wait: expected milliseconds up to 1000, 0 to disable, found "1001""#)

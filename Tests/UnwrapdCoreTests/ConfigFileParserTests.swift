@@ -197,6 +197,7 @@ import Testing
             group = "nogroup"
             daemon = on
             pidfile = "/run/unwrapd.pid"
+            drain-timeout = 30
             log-level = 3
             log-filename = "/var/log/unwrapd.log"
             syslog = on
@@ -244,6 +245,7 @@ import Testing
         #expect(settings.group == "nogroup")
         #expect(settings.daemonize)
         #expect(settings.pidFile == "/run/unwrapd.pid")
+        #expect(settings.drainTimeoutSeconds == 30)
         #expect(settings.logLevel == 3)
         #expect(settings.logFile == "/var/log/unwrapd.log")
         #expect(settings.syslog)

@@ -8,6 +8,11 @@ struct ListeningSocket {
     let workerSlot: Int
     /// The address actually bound (the kernel's port when the configured port is 0).
     let address: SocketAddress
+
+    /// Whether this socket is bound to `requested`, or to the port the kernel picked for it when it asks for port 0.
+    func isBound(to requested: SocketAddress) -> Bool {
+        requested.port == 0 ? address.withPort(0) == requested : address == requested
+    }
 }
 
 /// Opens the listening sockets for a frontend.
@@ -26,8 +31,16 @@ struct ListenerFactory {
 
     /// One socket per resolved address and worker slot for `frontend`. With port 0, the kernel picks the port for
     /// the first socket and the others share it.
-    func open(frontend: Frontend, index: Int, workerSlots: Int) throws(StartupError) -> [ListeningSocket] {
+    ///
+    /// On a reload, `reusable` holds the running configuration's sockets (of `previousFrontends`): a socket of a
+    /// frontend with the same host and port, for the same address and worker slot, is taken from it instead of
+    /// opening a new one. A kept socket keeps the options it was opened with.
+    func open(
+        frontend: Frontend, index: Int, workerSlots: Int, reusing reusable: inout [ListeningSocket],
+        ofPrevious previousFrontends: [Frontend]
+    ) throws(StartupError) -> [ListeningSocket] {
         var sockets: [ListeningSocket] = []
+        var reused: Set<Int32> = []
         do throws(StartupError) {
             let resolved: [SocketAddress]
             do {
@@ -37,25 +50,40 @@ struct ListenerFactory {
             }
             // With port 0 the kernel picks a port for the first socket; every other socket of the frontend uses it.
             var chosenPort: UInt16? = nil
+            let isSameFrontend = { (socket: ListeningSocket) in
+                previousFrontends[socket.frontendIndex].host == frontend.host
+                    && previousFrontends[socket.frontendIndex].port == frontend.port
+            }
             for resolvedAddress in resolved {
                 var address = chosenPort.map { resolvedAddress.withPort($0) } ?? resolvedAddress
-                if refusesOtherListeners, address.port != 0 {
+                let keptAddress = address
+                let isKept = { (socket: ListeningSocket) in isSameFrontend(socket) && socket.isBound(to: keptAddress) }
+                if refusesOtherListeners, address.port != 0, !reusable.contains(where: isKept) {
                     try requireNoOtherListener(on: address, displayName: frontend.displayName)
                 }
                 for slot in 0..<workerSlots {
-                    let socket = try openOne(address: address, displayName: frontend.displayName)
-                    sockets.append(
-                        ListeningSocket(
-                            descriptor: socket.descriptor, frontendIndex: index, workerSlot: slot,
-                            address: socket.bound))
-                    if chosenPort == nil, let port = socket.bound.port {
+                    let socket: ListeningSocket
+                    if let position = reusable.firstIndex(where: { $0.workerSlot == slot && isKept($0) }) {
+                        let kept = reusable.remove(at: position)
+                        reused.insert(kept.descriptor)
+                        socket = ListeningSocket(
+                            descriptor: kept.descriptor, frontendIndex: index, workerSlot: slot, address: kept.address)
+                    } else {
+                        let opened = try openOne(address: address, displayName: frontend.displayName)
+                        socket = ListeningSocket(
+                            descriptor: opened.descriptor, frontendIndex: index, workerSlot: slot,
+                            address: opened.bound)
+                    }
+                    sockets.append(socket)
+                    if chosenPort == nil, let port = socket.address.port {
                         chosenPort = port
                         address = address.withPort(port)
                     }
                 }
             }
         } catch {
-            for socket in sockets { close(socket.descriptor) }
+            // Kept sockets stay open: the running configuration still uses them.
+            for socket in sockets where !reused.contains(socket.descriptor) { close(socket.descriptor) }
             throw error
         }
         return sockets

@@ -21,34 +21,67 @@ struct Runtime {
     let connectionsPerWorker: Int
     /// Connections open at once over all workers.
     let connectionLimit: Int
+    /// The keys every worker encrypts session tickets with; `nil` with `session-tickets = off`.
+    let ticketKeys: TicketKeys?
 
     /// `forTest`: for `-t`, which may run beside the daemon it checks: listening addresses that another program
     /// (that daemon) already serves are not refused, as they are when the daemon starts.
-    static func prepare(_ settings: Settings, forTest: Bool) throws(StartupError) -> Runtime {
+    ///
+    /// `previous`: the running configuration, when a reload (SIGHUP) prepares its successor. Its listening sockets
+    /// for addresses still configured are kept (so no connection waiting in their queues is lost, and the new
+    /// workers accept from the sockets the old ones did), and so are its session-ticket keys (tickets issued
+    /// before the reload still resume) and its session cache.
+    static func prepare(_ settings: Settings, forTest: Bool, replacing previous: Runtime? = nil) throws(StartupError)
+        -> Runtime
+    {
         OPENSSL_init_ssl(0, nil)
         let workerCount = try workers(settings.workers)
         let identity = try WorkerIdentity.resolve(user: settings.user, group: settings.group)
         if let directory = settings.chroot { try requireDirectory(directory) }
         let backendAddresses = try resolveBackend(settings.backend)
-        let frontends = try prepareFrontends(settings)
+        let ticketKeys = try sessionTicketKeys(settings, previous: previous)
+        if previous == nil, settings.sessionCacheSize > 0 {
+            SessionCacheCallbacks.cache = try SharedSessionCache.map(sessions: settings.sessionCacheSize)
+        }
+        let frontends = try prepareFrontends(settings, ticketKeys: ticketKeys)
         let factory = ListenerFactory(
             backlog: Int32(clamping: settings.backlog), keepaliveSeconds: settings.keepaliveSeconds,
             receiveBufferSize: settings.receiveBufferSize, sendBufferSize: settings.sendBufferSize,
             tcpFastOpen: settings.tcpFastOpen, refusesOtherListeners: !forTest)
+        var reusable = previous?.listeners ?? []
         var listeners: [ListeningSocket] = []
         do throws(StartupError) {
             for (index, frontend) in settings.frontends.enumerated() {
-                listeners += try factory.open(frontend: frontend, index: index, workerSlots: workerCount)
+                listeners += try factory.open(
+                    frontend: frontend, index: index, workerSlots: workerCount,
+                    reusing: &reusable, ofPrevious: previous?.settings.frontends ?? [])
             }
         } catch {
-            for listener in listeners { close(listener.descriptor) }
+            let kept = Set(previous?.listeners.map(\.descriptor) ?? [])
+            for listener in listeners where !kept.contains(listener.descriptor) { close(listener.descriptor) }
+            for frontend in frontends { FrontendTLS.release(frontend.tls) }
             throw error
         }
         let perWorker = ResourceLimits.connectionsPerWorker(openFiles: ResourceLimits.raiseOpenFilesLimit())
         let limit = settings.maxConnections > 0 ? settings.maxConnections : perWorker * workerCount
         return Runtime(
             settings: settings, frontends: frontends, listeners: listeners, backendAddresses: backendAddresses,
-            workerCount: workerCount, identity: identity, connectionsPerWorker: perWorker, connectionLimit: limit)
+            workerCount: workerCount, identity: identity, connectionsPerWorker: perWorker, connectionLimit: limit,
+            ticketKeys: ticketKeys)
+    }
+
+    /// The listening sockets this configuration has and `successor` does not keep.
+    func listenersDropped(by successor: Runtime) -> [Int32] {
+        let kept = Set(successor.listeners.map(\.descriptor))
+        return listeners.map(\.descriptor).filter { !kept.contains($0) }
+    }
+
+    /// Frees what the parent holds of this configuration once `successor` replaced it (or, on a failed reload, once
+    /// it was abandoned for it): the listening sockets `successor` does not keep, and the TLS contexts. Workers
+    /// forked from it keep their own copies.
+    func release(replacedBy successor: Runtime) {
+        for descriptor in listenersDropped(by: successor) { close(descriptor) }
+        for frontend in frontends { FrontendTLS.release(frontend.tls) }
     }
 
     /// Closes the listening sockets (shutdown, or the end of `-t`).
@@ -72,6 +105,15 @@ struct Runtime {
         }
     }
 
+    /// The running configuration's keys on a reload (tickets issued before it still resume), else new ones; none
+    /// with `session-tickets = off`.
+    private static func sessionTicketKeys(_ settings: Settings, previous: Runtime?) throws(StartupError) -> TicketKeys?
+    {
+        guard settings.sessionTickets else { return nil }
+        if let kept = previous?.ticketKeys { return kept }
+        return try TicketKeys()
+    }
+
     private static func requireDirectory(_ path: String) throws(StartupError) {
         var status = stat()
         guard stat(path, &status) == 0 else { throw .system(SystemError("--chroot", path)) }
@@ -91,39 +133,43 @@ struct Runtime {
         }
     }
 
-    private static func prepareFrontends(_ settings: Settings) throws(StartupError) -> [PreparedFrontend] {
+    private static func prepareFrontends(_ settings: Settings, ticketKeys: TicketKeys?) throws(StartupError)
+        -> [PreparedFrontend]
+    {
         var global = settings.certificates
         if let directory = settings.pemDirectory {
             global = try PEMDirectory.certificates(in: directory, matching: settings.pemDirectoryGlob) + global
         }
-        let ticketKeys = settings.sessionTickets ? try TicketKeys() : nil
-        if settings.sessionCacheSize > 0 {
-            SessionCacheCallbacks.cache = try SharedSessionCache.map(sessions: settings.sessionCacheSize)
-        }
         let alpn = try ALPNProtocols(settings.alpnProtocols)
         var prepared: [PreparedFrontend] = []
-        for frontend in settings.frontends {
-            let options = settings.tls.overridden(by: frontend.tls)
-            let matchGlobal = frontend.matchGlobalCertificates ?? frontend.certificates.isEmpty
-            let certificates = (matchGlobal ? global : []) + frontend.certificates
-            guard !certificates.isEmpty else {
-                throw .invalid(
-                    "frontend \(frontend.displayName): no certificate (give a PEM file on the command line, "
-                        + "pem-file or pem-dir)")
+        do throws(StartupError) {
+            for frontend in settings.frontends {
+                let options = settings.tls.overridden(by: frontend.tls)
+                let matchGlobal = frontend.matchGlobalCertificates ?? frontend.certificates.isEmpty
+                let certificates = (matchGlobal ? global : []) + frontend.certificates
+                guard !certificates.isEmpty else {
+                    throw .invalid(
+                        "frontend \(frontend.displayName): no certificate (give a PEM file on the command line, "
+                            + "pem-file or pem-dir)")
+                }
+                let builder = ServerContextBuilder(options: options, alpn: alpn, ticketKeys: ticketKeys)
+                let tls: UnsafeMutablePointer<FrontendTLS>
+                do {
+                    tls = try FrontendTLS.allocate(
+                        certificates: certificates, builder: builder, sniNoMatchAbort: options.sniNoMatchAbort)
+                } catch {
+                    throw .invalid("frontend \(frontend.displayName): \(error)")
+                }
+                for name in tls.pointee.selector.duplicateNames {
+                    Log.error(
+                        "frontend \(frontend.displayName): several certificates claim '\(name)'; the last one listed wins"
+                    )
+                }
+                prepared.append(PreparedFrontend(name: frontend.displayName, tls: tls))
             }
-            let builder = ServerContextBuilder(options: options, alpn: alpn, ticketKeys: ticketKeys)
-            let tls: UnsafeMutablePointer<FrontendTLS>
-            do {
-                tls = try FrontendTLS.allocate(
-                    certificates: certificates, builder: builder, sniNoMatchAbort: options.sniNoMatchAbort)
-            } catch {
-                throw .invalid("frontend \(frontend.displayName): \(error)")
-            }
-            for name in tls.pointee.selector.duplicateNames {
-                Log.error(
-                    "frontend \(frontend.displayName): several certificates claim '\(name)'; the last one listed wins")
-            }
-            prepared.append(PreparedFrontend(name: frontend.displayName, tls: tls))
+        } catch {
+            for frontend in prepared { FrontendTLS.release(frontend.tls) }
+            throw error
         }
         return prepared
     }

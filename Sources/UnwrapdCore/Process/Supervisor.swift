@@ -3,16 +3,17 @@ import Glibc
 
 /// The parent process once everything is prepared: forks the workers, tells systemd it is ready once every worker
 /// reported that it serves, restarts a dead worker (backing off when it keeps dying), and handles signals —
-/// TERM/INT stop everything, USR1 reopens the log file for everyone, HUP is acknowledged (reload comes later).
-/// Signals are taken synchronously with `sigtimedwait`, so no handler runs at an arbitrary point.
+/// TERM/INT stop everything, USR1 reopens the log file for everyone, HUP reloads the configuration
+/// (`Supervisor+Reload.swift`). Signals are taken synchronously with `sigtimedwait`, so no handler runs at an
+/// arbitrary point.
 struct Supervisor {
     /// How long workers get to exit after SIGTERM before they are killed.
     static let stopTimeout = 10.0
-    /// How long the first workers get to report that they serve.
+    /// How long the first workers (and those of a reload) get to report that they serve.
     static let startTimeout = 30.0
 
     /// One worker position: the running process and its control channel, or when to start one.
-    private struct Slot {
+    struct Slot {
         var pid: pid_t? = nil
         var channel: Int32? = nil
         var startedAt = 0.0
@@ -20,13 +21,26 @@ struct Supervisor {
         var restartAt: Double? = nil
     }
 
-    private let runtime: Runtime
+    /// A worker of a configuration a reload replaced, finishing its connections; it is not restarted.
+    struct RetiredWorker {
+        let pid: pid_t
+        let channel: Int32
+        /// When its time (`--drain-timeout`) is up; `nil`: no limit.
+        var deadline: Double?
+    }
+
+    /// The configuration the workers run.
+    var runtime: Runtime
+    /// The command line, read again (with its config file) on a reload.
+    let arguments: [String]
     private let shared: UnsafeMutablePointer<unwrapd_shared_counters>
     private let policy = RespawnPolicy()
-    private var slots: [Slot]
+    var slots: [Slot]
+    var retired: [RetiredWorker] = []
 
-    init(runtime: Runtime, shared: UnsafeMutablePointer<unwrapd_shared_counters>) {
+    init(runtime: Runtime, arguments: [String], shared: UnsafeMutablePointer<unwrapd_shared_counters>) {
         self.runtime = runtime
+        self.arguments = arguments
         self.shared = shared
         self.slots = Array(repeating: Slot(), count: runtime.workerCount)
     }
@@ -35,7 +49,7 @@ struct Supervisor {
     /// start).
     mutating func run() -> Int32 {
         for index in slots.indices { spawn(index) }
-        guard awaitFirstWorkers() else {
+        guard awaitWorkersReady() else {
             stop()
             return 1
         }
@@ -45,7 +59,7 @@ struct Supervisor {
         while true {
             var info = siginfo_t()
             let signal: Int32
-            if let deadline = nextRestart() {
+            if let deadline = nextDeadline() {
                 var wait = MonotonicClock.interval(max(0, deadline - MonotonicClock.now()))
                 signal = sigtimedwait(&handled, &info, &wait)
             } else {
@@ -57,17 +71,19 @@ struct Supervisor {
                 Log.info("\(Signals.name(signal)) received: stopping")
                 stop()
                 return 0
-            case SIGHUP:
-                Log.error("SIGHUP: reloading the configuration is not supported yet; keeping the running one")
+            case SIGHUP: reload()
             case SIGUSR1:
                 handOverReopenedLogFile()
             default: break
             }
             restartDueWorkers()
+            endOverdueRetiredWorkers()
         }
     }
 
-    private mutating func spawn(_ index: Int) {
+    /// Forks the worker of slot `index`. The child closes the parent's ends of every other worker's channel, and
+    /// `alsoClosing` (during a reload: what the configuration being replaced holds and the new one does not).
+    mutating func spawn(_ index: Int, alsoClosing inherited: [Int32] = []) {
         let parent = getpid()
         let channel: (parent: Int32, worker: Int32)
         do {
@@ -85,6 +101,8 @@ struct Supervisor {
         case 0:
             close(channel.parent)
             for slot in slots { if let other = slot.channel { close(other) } }
+            for worker in retired { close(worker.channel) }
+            for descriptor in inherited { close(descriptor) }
             WorkerProcess.run(slot: index, runtime: runtime, shared: shared, parent: parent, channel: channel.worker)
         default:
             close(channel.worker)
@@ -101,9 +119,9 @@ struct Supervisor {
         slots[index].restartAt = MonotonicClock.now() + policy.delay(afterQuickExits: slots[index].quickExits)
     }
 
-    /// Waits until every first worker reported `ready` on its channel. False when one exits first (it logged why)
-    /// or they take longer than `startTimeout`.
-    private func awaitFirstWorkers() -> Bool {
+    /// Waits until every worker of `slots` reported `ready` on its channel. False when one exits first (it logged
+    /// why) or they take longer than `startTimeout`.
+    func awaitWorkersReady() -> Bool {
         var waiting = slots.indices.filter { slots[$0].channel != nil }
         guard waiting.count == slots.count else { return false }
         let deadline = MonotonicClock.now() + Supervisor.startTimeout
@@ -137,17 +155,22 @@ struct Supervisor {
     /// SIGUSR1: the parent reopens the log file and gives every worker the new descriptor.
     private func handOverReopenedLogFile() {
         guard let descriptor = Log.reopen() else { return }
-        for slot in slots {
-            if let channel = slot.channel { ControlChannel.send(.logFile, on: channel, descriptor: descriptor) }
-        }
+        let channels = slots.compactMap(\.channel) + retired.map(\.channel)
+        for channel in channels { ControlChannel.send(.logFile, on: channel, descriptor: descriptor) }
     }
 
-    /// Collects every worker that ended and schedules its restart.
-    private mutating func reapWorkers() {
+    /// Collects every worker that ended and schedules its restart (a retired one is not restarted).
+    mutating func reapWorkers() {
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
+            if let position = retired.firstIndex(where: { $0.pid == pid }) {
+                close(retired.remove(at: position).channel)
+                let line = "worker (pid \(pid)) of the configuration a reload replaced \(Signals.describeExit(status))"
+                if status == 0 { Log.info(line) } else { Log.error(line) }
+                continue
+            }
             guard let index = slots.firstIndex(where: { $0.pid == pid }) else { continue }
             let uptime = MonotonicClock.now() - slots[index].startedAt
             slots[index].pid = nil
@@ -161,8 +184,9 @@ struct Supervisor {
         }
     }
 
-    private func nextRestart() -> Double? {
-        slots.compactMap(\.restartAt).min()
+    /// The next time something is due: a worker's restart, or the end of a retired worker's drain time.
+    private func nextDeadline() -> Double? {
+        (slots.compactMap(\.restartAt) + retired.compactMap(\.deadline)).min()
     }
 
     private mutating func restartDueWorkers() {
@@ -172,37 +196,52 @@ struct Supervisor {
         }
     }
 
-    private func signalWorkers(_ signal: Int32) {
-        for slot in slots { if let pid = slot.pid { kill(pid, signal) } }
+    /// SIGTERM to every retired worker whose drain time is up: it closes what it still holds and exits.
+    private mutating func endOverdueRetiredWorkers() {
+        let now = MonotonicClock.now()
+        for index in retired.indices {
+            guard let deadline = retired[index].deadline, deadline <= now else { continue }
+            Log.info(
+                "worker (pid \(retired[index].pid)) of the configuration a reload replaced still has connections "
+                    + "after --drain-timeout: closing them")
+            kill(retired[index].pid, SIGTERM)
+            retired[index].deadline = nil
+        }
     }
 
     /// SIGTERM to every worker, wait for them (killing stragglers after `stopTimeout`), close the listeners.
     private mutating func stop() {
         SystemdNotifier.notify(["STOPPING=1"])
-        signalWorkers(SIGTERM)
+        Supervisor.terminate(slots.compactMap(\.pid) + retired.map(\.pid))
+        for index in slots.indices { slots[index].pid = nil }
+        retired.removeAll()
+        runtime.closeListeners()
+    }
+
+    /// SIGTERM to `workers`, then waits until they exited, killing those left after `stopTimeout`.
+    static func terminate(_ workers: [pid_t]) {
+        for pid in workers { kill(pid, SIGTERM) }
+        var running = workers
         let deadline = MonotonicClock.now() + Supervisor.stopTimeout
         var childSignal = Signals.set(of: [SIGCHLD])
-        while slots.contains(where: { $0.pid != nil }) {
-            collectStoppedWorkers()
-            guard slots.contains(where: { $0.pid != nil }) else { break }
+        while true {
+            running.removeAll { pid in
+                let result = waitpid(pid, nil, WNOHANG)
+                return result == pid || (result < 0 && errno == ECHILD)
+            }
+            guard !running.isEmpty else { return }
             let remaining = deadline - MonotonicClock.now()
             if remaining <= 0 {
                 Log.error("workers did not stop within \(Supervisor.stopTimeout) s: killing them")
-                signalWorkers(SIGKILL)
-                for index in slots.indices { if let pid = slots[index].pid { waitpid(pid, nil, 0) } }
-                break
+                for pid in running {
+                    kill(pid, SIGKILL)
+                    waitpid(pid, nil, 0)
+                }
+                return
             }
             var wait = MonotonicClock.interval(remaining)
             var info = siginfo_t()
             _ = sigtimedwait(&childSignal, &info, &wait)
-        }
-        runtime.closeListeners()
-    }
-
-    private mutating func collectStoppedWorkers() {
-        for index in slots.indices {
-            guard let pid = slots[index].pid else { continue }
-            if waitpid(pid, nil, WNOHANG) == pid { slots[index].pid = nil }
         }
     }
 }

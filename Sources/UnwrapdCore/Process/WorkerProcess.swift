@@ -2,7 +2,8 @@ import CUnwrapdShims
 import Glibc
 
 /// A worker process: after fork it drops privileges, builds its context from the prepared runtime, and runs a
-/// libev loop over its slot's listening sockets until SIGTERM/SIGINT or the parent's death.
+/// libev loop over its slot's listening sockets until SIGTERM/SIGINT, the parent's death, or (once a reload retired
+/// it) the end of its last connection.
 enum WorkerProcess {
     /// Exit status of a worker that could not start (e.g. privileges could not be dropped).
     static let startFailureStatus: Int32 = 78
@@ -27,7 +28,7 @@ enum WorkerProcess {
         let loop = unwrapd_ev_default_loop(0)!
         let worker = makeContext(slot: slot, runtime: runtime, shared: shared, loop: loop)
         let signals = watchSignals(loop: loop)
-        let control = watchControlChannel(channel, loop: loop)
+        let control = watchControlChannel(channel, of: worker)
         // HUP is the parent's business; USR1 too: the parent hands over the reopened log file on the channel.
         _ = unwrapd_sigaction_ignore(SIGHUP)
         _ = unwrapd_sigaction_ignore(SIGUSR1)
@@ -128,12 +129,16 @@ enum WorkerProcess {
         return watchers
     }
 
-    /// Messages from the parent (a reopened log file), and its end-of-file when it is gone.
-    private static func watchControlChannel(_ channel: Int32, loop: OpaquePointer) -> UnsafeMutablePointer<ev_io> {
+    /// Messages from the parent (a reopened log file, retirement after a reload), and its end-of-file when it is
+    /// gone.
+    private static func watchControlChannel(
+        _ channel: Int32, of worker: UnsafeMutablePointer<WorkerContext>
+    ) -> UnsafeMutablePointer<ev_io> {
         let watcher = UnsafeMutablePointer<ev_io>.allocate(capacity: 1)
         watcher.initialize(to: ev_io())
         unwrapd_ev_io_init(watcher, onControlMessage, channel, IOEvents.read)
-        ev_io_start(loop, watcher)
+        watcher.pointee.data = UnsafeMutableRawPointer(worker)
+        ev_io_start(worker.pointee.loop, watcher)
         return watcher
     }
 }
@@ -143,11 +148,14 @@ private func onStopSignal(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointe
     ev_break(loop, Int32(EVBREAK_ALL))
 }
 
-/// The parent sent something: a reopened log file to use from now on; or it is gone, and so is this worker.
+/// The parent sent something: a reopened log file to use from now on, or retirement (a reload replaced this
+/// worker); or it is gone, and so is this worker.
 private func onControlMessage(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePointer<ev_io>?, _ events: Int32) {
     switch ControlChannel.receive(on: watcher!.pointee.fd) {
     case .message(.logFile, let descriptor) where descriptor >= 0:
         Log.adopt(descriptor)
+    case .message(.retire, _):
+        watcher!.pointee.data.assumingMemoryBound(to: WorkerContext.self).retire()
     case .closed:
         ev_break(loop, Int32(EVBREAK_ALL))
     case .message, .nothing:

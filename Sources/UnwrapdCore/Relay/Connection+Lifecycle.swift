@@ -82,6 +82,7 @@ extension UnsafeMutablePointer where Pointee == Connection {
         deinitialize(count: 1)
         deallocate()
         if worker.pointee.acceptPaused { worker.resumeAccepting() }
+        if worker.pointee.retired { worker.endLoopWhenDrained() }
         return .closed
     }
 }

@@ -73,6 +73,8 @@ struct WorkerContext {
     /// Fires to resume accepting after a pause (connection cap reached, out of descriptors).
     var acceptPauseTimer = ev_timer()
     var acceptPaused = false
+    /// A reload replaced this worker: it accepts no more and ends once its last connection closed (`retire`).
+    var retired = false
     /// When a pause was last logged (`ev_now`), and the pauses since: at the cap, pauses repeat every
     /// `acceptPause`, and one line per `pauseReportInterval` says so.
     var pauseLoggedAt = -Double.infinity

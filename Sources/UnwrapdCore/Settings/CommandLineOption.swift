@@ -72,6 +72,7 @@ struct CommandLineOption: Sendable {
         CommandLineOption("syslog", short: "s", .optionalBoolean, .setting(.syslog)),
         CommandLineOption("syslog-facility", .required, .setting(.syslogFacility)),
         CommandLineOption("daemon", .optionalBoolean, .setting(.daemon)),
+        CommandLineOption("drain-timeout", .required, .setting(.drainTimeout)),
         CommandLineOption("write-ip", .optionalBoolean, .setting(.writeIP)),
         CommandLineOption("write-proxy-v1", .optionalBoolean, .setting(.writeProxyV1)),
         CommandLineOption("write-proxy-v2", .optionalBoolean, .setting(.writeProxyV2)),

@@ -169,6 +169,9 @@ public enum DefaultConfiguration {
             # group = "unwrapd"
             # Write the process ID to this file.
             # pidfile = "/run/unwrapd.pid"
+            # (unwrapd) Seconds the workers a reload (SIGHUP) replaced may go on serving their open connections;
+            # then they close what is left. 0: no limit.
+            drain-timeout = \(defaults.drainTimeoutSeconds)
 
 
             ## Logging

@@ -47,6 +47,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     // Process.
     case chroot, user, group, daemon
     case pidFile = "pidfile"
+    case drainTimeout = "drain-timeout"
     // Logging.
     case logLevel = "log-level"
     case quiet

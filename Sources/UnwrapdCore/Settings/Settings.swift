@@ -75,6 +75,9 @@ public struct Settings: Equatable, Sendable {
     public var daemonize = false
     /// `-p/--pidfile`.
     public var pidFile: String? = nil
+    /// `--drain-timeout` (unwrapd's own): seconds the workers of the configuration a reload (SIGHUP) replaced may
+    /// go on serving their open connections; then they close what is left. 0: no limit, as hitch.
+    public var drainTimeoutSeconds = 600
 
     /// `-L/--log-level`: 0 silent, 1 errors, 2 info, 3 debug (unwrapd's addition).
     public var logLevel = 1

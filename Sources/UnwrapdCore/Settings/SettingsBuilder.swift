@@ -78,6 +78,9 @@ struct SettingsBuilder {
         case .group: settings.group = SettingValue.optionalText(text)
         case .daemon: settings.daemonize = try parse(try SettingValue.boolean(text))
         case .pidFile: settings.pidFile = SettingValue.optionalText(text)
+        case .drainTimeout:
+            settings.drainTimeoutSeconds = try parse(
+                try SettingValue.integer(text, in: 0...Int(Int32.max), expected: "a number of seconds, 0 for no limit"))
         case .logLevel: settings.logLevel = try parse(try SettingValue.logLevel(text))
         case .quiet: settings.quiet = try parse(try SettingValue.boolean(text))
         case .logFile: settings.logFile = SettingValue.optionalText(text)

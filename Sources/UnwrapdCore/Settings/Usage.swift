@@ -161,6 +161,9 @@ public enum Usage {
                 options: [
                     Option("--daemon[=on|off]", "Fork into background and become a daemon (Default: off)"),
                     Option(
+                        "--drain-timeout=SECS", "Seconds the workers a reload (SIGHUP) replaced may serve",
+                        "their open connections; 0: no limit (Default: \(defaults.drainTimeoutSeconds)) (unwrapd)"),
+                    Option(
                         "--write-ip[=on|off]", "Write 1 octet with the IP family followed by the IP",
                         "address in 4 (IPv4) or 16 (IPv6) octets (network order)", "to backend before the actual data",
                         "(Default: off)"),

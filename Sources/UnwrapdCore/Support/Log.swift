@@ -31,8 +31,7 @@ public enum Log {
     public static func configure(
         level: LogLevel, quiet: Bool, file: String?, syslogFacility: Int32?
     ) throws(SystemError) {
-        threshold = level
-        connectionFailureLevel = quiet ? .info : .error
+        setLevels(level, quiet: quiet)
         if let file {
             let descriptor = try openLogFile(file)
             if fileDescriptor != STDERR_FILENO { close(fileDescriptor) }
@@ -43,6 +42,12 @@ public enum Log {
             unwrapd_openlog("unwrapd", syslogFacility)
             syslogEnabled = true
         }
+    }
+
+    /// Applies `-L` and `-q` (at start, and again on a reload).
+    static func setLevels(_ level: LogLevel, quiet: Bool) {
+        threshold = level
+        connectionFailureLevel = quiet ? .info : .error
     }
 
     /// Prefix for every line of this process, e.g. `worker 2: `.

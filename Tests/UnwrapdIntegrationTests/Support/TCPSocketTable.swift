@@ -31,6 +31,32 @@ enum TCPSocketTable {
         }
     }
 
+    /// The inode numbers of the sockets listening on 127.0.0.1:`localPort` (one per worker slot: the daemon's sockets
+    /// set `SO_REUSEPORT`), sorted; for "the same sockets are still listening".
+    static func listeningInodes(localPort: UInt16) -> [UInt64] {
+        guard var table = readTable() else { return [] }
+        // A listening socket's line: "  3: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000
+        // 65534 0 123456 ..." (state 0A, then tx:rx, tr:when, retransmits, uid, timeout, inode).
+        let needle = " 0100007F:\(hex(localPort)) 00000000:0000 0A "
+        table.append(0)
+        return table.withUnsafeBufferPointer { buffer -> [UInt64] in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { text -> [UInt64] in
+                var inodes: [UInt64] = []
+                var cursor = text
+                while let found = strstr(cursor, needle) {
+                    var end = found
+                    while end.pointee != 0 && end.pointee != 0x0A { end += 1 }
+                    let line = String(decoding: UnsafeRawBufferPointer(start: found, count: end - found), as: UTF8.self)
+                    let fields = line.split(separator: " ")
+                    // local, remote, state, tx:rx, tr:when, retransmits, uid, timeout, inode
+                    if fields.count > 8, let inode = UInt64(fields[8]) { inodes.append(inode) }
+                    cursor = UnsafePointer(end)
+                }
+                return inodes.sorted()
+            }
+        }
+    }
+
     private static func hex(_ port: UInt16) -> String {
         let digits = String(port, radix: 16, uppercase: true)
         return String(repeating: "0", count: 4 - digits.count) + digits

@@ -1,0 +1,84 @@
+import CUnwrapdShims
+import Glibc
+
+/// SIGHUP: the parent reads the command line and its config file again and prepares all of it (certificates, keys,
+/// backend, listening sockets) as at start. On any error it logs the reason and keeps the running configuration.
+/// Otherwise it starts a new set of workers with the new configuration and, once every one of them serves, retires
+/// the old ones: they accept no more, finish their connections and exit (or are ended after `--drain-timeout`). No
+/// connection is dropped and no client is refused meanwhile: the listening sockets of addresses still configured
+/// are the same, and old and new workers accept from them until the new ones serve.
+extension Supervisor {
+    mutating func reload() {
+        SystemdNotifier.notify(["RELOADING=1", "MONOTONIC_USEC=\(MonotonicClock.nanoseconds() / 1000)"])
+        Log.info("SIGHUP received: reloading the configuration")
+        let status = replaceConfiguration()
+        SystemdNotifier.notify(["READY=1", "STATUS=\(status)"])
+    }
+
+    /// Prepares and starts the new configuration; returns the status line for systemd.
+    private mutating func replaceConfiguration() -> String {
+        let next: Runtime
+        do {
+            next = try prepareSuccessor()
+        } catch {
+            Log.error("reload failed: \(error); still serving the previous configuration")
+            return "reload failed: \(error)"
+        }
+        let previous = runtime
+        let previousSlots = slots
+        runtime = next
+        slots = Array(repeating: Slot(), count: next.workerCount)
+        let inherited = previousSlots.compactMap(\.channel) + previous.listenersDropped(by: next)
+        for index in slots.indices { spawn(index, alsoClosing: inherited) }
+        guard awaitWorkersReady() else {
+            Supervisor.terminate(slots.compactMap(\.pid))
+            for channel in slots.compactMap(\.channel) { close(channel) }
+            next.release(replacedBy: previous)
+            runtime = previous
+            slots = previousSlots
+            reapWorkers()
+            Log.error("reload failed: the new workers did not start; still serving the previous configuration")
+            return "reload failed: the new workers did not start"
+        }
+        retire(previousSlots)
+        previous.release(replacedBy: next)
+        Log.setLevels(LogLevel(rawValue: next.settings.logLevel) ?? .error, quiet: next.settings.quiet)
+        Log.info("reloaded: \(next.summary)")
+        return next.summary
+    }
+
+    /// The new configuration, prepared beside the running one.
+    private func prepareSuccessor() throws(StartupError) -> Runtime {
+        let invocation: Invocation
+        do {
+            invocation = try CommandLineParser.parse(arguments)
+        } catch {
+            throw .settings(error)
+        }
+        guard case .run(let settings) = invocation else {
+            throw .invalid("the command line no longer starts the daemon")
+        }
+        let next = try Runtime.prepare(settings, forTest: false, replacing: runtime)
+        let fixed = runtime.settings.changesNeedingRestart(in: settings)
+        if !fixed.isEmpty {
+            Log.error("reload: \(fixed.joined(separator: ", ")) changed; that takes effect at the next restart")
+        }
+        return next
+    }
+
+    /// Tells the workers of `previousSlots` that a reload replaced them, and watches them finish.
+    private mutating func retire(_ previousSlots: [Slot]) {
+        let drainTimeout = Double(runtime.settings.drainTimeoutSeconds)
+        for slot in previousSlots {
+            guard let pid = slot.pid, let channel = slot.channel else {
+                if let channel = slot.channel { close(channel) }
+                continue
+            }
+            ControlChannel.send(.retire, on: channel)
+            retired.append(
+                RetiredWorker(
+                    pid: pid, channel: channel,
+                    deadline: drainTimeout > 0 ? MonotonicClock.now() + drainTimeout : nil))
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Glibc
+import Testing
+
+/// SIGHUP reloads the configuration (design §1): the parent reads the command line and config file again, starts
+/// new workers with them and retires the old ones, which finish their connections. A configuration that does not
+/// load leaves the running one in place. Each reload is awaited on systemd's protocol (`RELOADING=1`, then
+/// `READY=1` with the outcome in `STATUS=`), as systemd itself waits for it.
+@Suite struct ReloadTests {
+    /// Sends SIGHUP and waits until the reload finished; returns its `STATUS=`.
+    private func reload(_ daemon: DaemonProcess) throws -> String {
+        try daemon.sendSignal(SIGHUP)
+        try daemon.waitForNotification("RELOADING=1") { $0["RELOADING"] == "1" }
+        return try daemon.waitForNotification("READY=1 after the reload") { $0.isReady }["STATUS"] ?? ""
+    }
+
+    /// The common name of the certificate the frontend serves a client that sends no SNI name.
+    private func servedName(_ fixture: RelayFixture, port: UInt16? = nil) throws -> String? {
+        let client = try TLSTestClient(port: port ?? fixture.port)
+        defer { client.close() }
+        try client.handshake()
+        return client.peerCommonName
+    }
+
+    /// `site.pem` in the fixture's directory, holding a copy of `source`.
+    private func install(_ source: String, in fixture: RelayFixture) throws -> String {
+        try fixture.directory.write(try String(contentsOfFile: source, encoding: .utf8), to: "site.pem")
+    }
+
+    @Test func aReloadServesTheNewCertificateWhileOpenConnectionsGoOn() throws {
+        let fixture = try RelayFixture("reload-cert")
+        defer { fixture.stop() }
+        let site = try install(fixture.pem, in: fixture)
+        let daemon = try DaemonProcess.start(
+            [
+                "--frontend=\(fixture.frontendName)", "--backend=\(fixture.backend.hitchAddress)", "-n", "2", "-L", "2",
+                site,
+            ], in: fixture.directory)
+        defer { daemon.kill() }
+        let replaced = daemon.childPIDs()
+        let open = try fixture.connectedClient()
+        #expect(try open.roundTrip("before") == "before")
+
+        _ = try install(try fixture.certificates.server(["b.example"]).pemFile, in: fixture)
+        let status = try reload(daemon)
+        #expect(status.hasPrefix("listening on \(fixture.frontendName)"), "STATUS=\(status)")
+
+        #expect(try servedName(fixture) == "b.example")
+        #expect(open.peerCommonName == "a.example")
+        #expect(try open.roundTrip("after") == "after", "a connection of a replaced worker goes on")
+        let current = daemon.childPIDs().filter { !replaced.contains($0) }
+        #expect(current.count == 2, "workers: \(daemon.childPIDs()), replaced: \(replaced)")
+
+        open.close()
+        try waitUntil(
+            "the replaced workers \(replaced) to exit once their connections ended", timeout: .seconds(5),
+            details: daemon.stderr
+        ) { !daemon.childPIDs().contains(where: replaced.contains) }
+        #expect(daemon.logLines(containing: "of the configuration a reload replaced exited with status 0").count == 2)
+        #expect(daemon.childPIDs() == current.sorted())
+        #expect(try daemon.stop() == .exited(0))
+        #expect(daemon.survivorsAtExit.isEmpty)
+    }
+
+    /// The listening sockets of addresses still configured are the same ones (clients waiting in their queues are
+    /// not lost), and so are the session-ticket keys: a session from before the reload resumes after it.
+    @Test func aReloadKeepsTheListeningSocketsAndResumesEarlierSessions() throws {
+        let fixture = try RelayFixture("reload-keep")
+        defer { fixture.stop() }
+        let daemon = try fixture.startDaemon(["-n", "2"])
+        defer { daemon.kill() }
+        let sockets = TCPSocketTable.listeningInodes(localPort: fixture.port)
+        #expect(sockets.count == 2, "one listening socket per worker slot")
+        let options = TLSClientOptions(serverName: "a.example", minVersion: .tls13)
+        let first = try TLSTestClient(port: fixture.port, options: options)
+        try first.handshake()
+        let session = try first.resumableSession()
+        first.close()
+
+        #expect(try reload(daemon).hasPrefix("listening on"))
+
+        #expect(TCPSocketTable.listeningInodes(localPort: fixture.port) == sockets)
+        var resuming = options
+        resuming.session = session
+        let second = try TLSTestClient(port: fixture.port, options: resuming)
+        defer { second.close() }
+        try second.handshake()
+        #expect(second.sessionReused, "a ticket issued before the reload resumes after it")
+        #expect(try second.roundTrip("resumed") == "resumed")
+    }
+
+    @Test func aReloadThatFailsKeepsTheRunningConfiguration() throws {
+        let fixture = try RelayFixture("reload-fail")
+        defer { fixture.stop() }
+        let site = try install(fixture.pem, in: fixture)
+        let config = try DaemonProcess.configArgument(
+            [
+                "frontend = \"\(fixture.frontendName)\"", "backend = \"\(fixture.backend.hitchAddress)\"",
+                "pem-file = \"\(site)\"",
+            ], in: fixture.directory)
+        let daemon = try DaemonProcess.start([config, "-n", "2"], in: fixture.directory)
+        defer { daemon.kill() }
+        let workers = daemon.childPIDs()
+
+        _ = try fixture.directory.write("not a certificate\n", to: "site.pem")
+        let status = try reload(daemon)
+        #expect(status.hasPrefix("reload failed: "), "STATUS=\(status)")
+        let lines = daemon.logLines(containing: "reload failed")
+        #expect(lines.count == 1 && lines[0].contains(site), "the line names the file: \(lines)")
+        #expect(lines.first?.hasSuffix("still serving the previous configuration") == true, "\(lines)")
+
+        _ = try install(fixture.pem, in: fixture)
+        _ = try fixture.directory.write(
+            "frontend = \"\(fixture.frontendName)\"\nworkers = none\n", to: "unwrapd.conf")
+        #expect(try reload(daemon).hasPrefix("reload failed: "))
+        #expect(daemon.logContains("unwrapd.conf:2"), "the line names file and line: \(daemon.stderr)")
+
+        #expect(daemon.childPIDs() == workers, "the running workers stay")
+        #expect(try servedName(fixture) == "a.example")
+        #expect(try fixture.exchange("still served") == "still served")
+        #expect(try daemon.stop() == .exited(0))
+    }
+
+    @Test func replacedWorkersEndWhatIsLeftAfterTheDrainTimeout() throws {
+        let fixture = try RelayFixture("reload-drain")
+        defer { fixture.stop() }
+        let daemon = try fixture.startDaemon(["--drain-timeout=1", "-L", "2"])
+        defer { daemon.kill() }
+        let replaced = daemon.childPIDs()
+        let open = try fixture.connectedClient()
+        #expect(try open.roundTrip("before") == "before")
+
+        #expect(try reload(daemon).hasPrefix("listening on"))
+        #expect(replaced.allSatisfy(DaemonProcess.isAlive), "the replaced worker serves its connection on")
+        let end = try open.readToEnd(timeout: .seconds(5)).end
+        #expect(end == .eof, "the replaced worker closes the connection once the drain timeout passed")
+        try waitUntil("the replaced worker \(replaced) to exit", timeout: .seconds(5)) {
+            !replaced.contains(where: DaemonProcess.isAlive)
+        }
+        #expect(daemon.logContains("after --drain-timeout: closing them"))
+        #expect(try fixture.exchange("new") == "new")
+    }
+
+    /// What the reload changes takes effect: a frontend moved to another port (the old port closes once the
+    /// replaced worker is gone) and the number of workers.
+    @Test func aReloadMovesTheFrontendAndChangesTheWorkerCount() throws {
+        let fixture = try RelayFixture("reload-move")
+        defer { fixture.stop() }
+        func configure(port: UInt16, workers: Int) throws -> String {
+            try DaemonProcess.configArgument(
+                [
+                    "frontend = \"[127.0.0.1]:\(port)\"", "backend = \"\(fixture.backend.hitchAddress)\"",
+                    "pem-file = \"\(fixture.pem)\"", "workers = \(workers)",
+                ], in: fixture.directory)
+        }
+        let daemon = try DaemonProcess.start([try configure(port: fixture.port, workers: 1)], in: fixture.directory)
+        defer { daemon.kill() }
+        let replaced = daemon.childPIDs()
+
+        let moved = try Ports.freeTCPPort()
+        _ = try configure(port: moved, workers: 2)
+        #expect(try reload(daemon).hasPrefix("listening on [127.0.0.1]:\(moved)"))
+        try waitUntil("the replaced worker \(replaced) to exit", timeout: .seconds(5)) {
+            !daemon.childPIDs().contains(where: replaced.contains)
+        }
+
+        #expect(daemon.childPIDs().count == 2)
+        #expect(TCPSocketTable.listeningInodes(localPort: moved).count == 2)
+        #expect(TCPSocketTable.listeningInodes(localPort: fixture.port).isEmpty, "the old port is closed")
+        #expect(try fixture.exchange("moved", port: moved) == "moved")
+        #expect(try daemon.stop() == .exited(0))
+    }
+}
