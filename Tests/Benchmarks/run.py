@@ -28,7 +28,7 @@ from bench.procfs import cpu_list
 from bench.rig import (
     CLIENT_OPENSSL_CONF, REPO, free_port, http_get_plain, make_certificates, make_documents, start_backend)
 from bench.runner import Bench
-from bench.scenarios import BY_NAME, DAEMONS, GROUP, SCENARIOS, SUITE13, Scenario
+from bench.scenarios import BY_NAME, GROUP, SCENARIOS, SUITE13, Scenario
 from bench.side_by_side import KINDS as SIDE_BY_SIDE_KINDS, render_rounds, run_rounds, summarize_rounds
 from bench.summary import summarize
 from bench.table import render, update_readme
@@ -70,6 +70,7 @@ def parse_args():
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
     args.speed_seconds = 1 if args.quick else 3
+    args.daemons = ["unwrapd", "hitch"]  # the two daemons compared, the ratios first over second
     args.scenarios_requested = args.scenarios
     names = [s.name for s in SCENARIOS] if args.scenarios == "all" else args.scenarios.split(",")
     for name in names:  # idle-N for any N: how far one worker goes (with a higher open-files limit)
@@ -175,7 +176,7 @@ def main():
         summaries = {}
         for sc in cfg.scenarios:
             note(f"bench: {sc.name}: {sc.title}, side by side")
-            summaries[sc.name] = summarize_rounds(run_rounds(bench, sc))
+            summaries[sc.name] = summarize_rounds(cfg.daemons, run_rounds(bench, sc))
         finish(cfg, render_rounds(cfg, summaries), started)
         backend.stop()
         return
@@ -190,7 +191,7 @@ def main():
         references.run_cpu_floor(bench, sc)
         order = 0
         for index in range(1, cfg.runs + 1):
-            for daemon in DAEMONS:  # A B A B ...
+            for daemon in cfg.daemons:  # A B A B ...
                 order += 1
                 if not backend.alive():
                     raise SystemExit("bench: the backend (nginx) died")

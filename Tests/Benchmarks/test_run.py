@@ -16,6 +16,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import procfs, rig, runner, scenarios, side_by_side, verdicts, workloads  # noqa: E402
 
 
+DAEMONS = ["unwrapd", "hitch"]  # as run.py compares them by default
+
+
 def runs(values):
     """Run records as Bench keeps them: run index and one metric."""
     return [{"run": i + 1, "metrics": {"cpu": v}} for i, v in enumerate(values)]
@@ -48,20 +51,20 @@ class SignTestIntervalTests(unittest.TestCase):
 class VerdictTests(unittest.TestCase):
     def test_pairs_match_runs_by_index_and_skip_missing_values(self):
         per = {"unwrapd": runs([90, 80, None, 100]), "hitch": runs([100, 100, 100, 0])}
-        pairs = verdicts.paired_ratios(per, "cpu")
+        pairs = verdicts.paired_ratios(per["unwrapd"], per["hitch"], "cpu")
         self.assertEqual(sorted(pairs["values"]), [0.8, 0.9])
         self.assertEqual((pairs["low"], pairs["high"]), (0.8, 0.9))
 
     def test_fifteen_pairs_decide_a_target_that_only_the_extremes_straddle(self):
         ratios = [0.80, 0.81, 0.82] + [0.83 + 0.005 * i for i in range(11)] + [0.95]
         per = {"unwrapd": runs(ratios), "hitch": runs([1.0] * len(ratios))}
-        pairs = verdicts.paired_ratios(per, "cpu")
+        pairs = verdicts.paired_ratios(per["unwrapd"], per["hitch"], "cpu")
         self.assertTrue(pairs["min"] < 0.90 < pairs["max"])
         self.assertFalse(verdicts.within_noise(("le", 0.90), pairs))
 
     def test_a_target_inside_the_interval_is_not_decided(self):
         per = {"unwrapd": runs([0.85, 0.88, 0.91, 0.93, 0.95]), "hitch": runs([1.0] * 5)}
-        pairs = verdicts.paired_ratios(per, "cpu")
+        pairs = verdicts.paired_ratios(per["unwrapd"], per["hitch"], "cpu")
         self.assertTrue(verdicts.within_noise(("le", 0.90), pairs))
         self.assertFalse(verdicts.within_noise(("le", 0.80), pairs))
         self.assertIsNone(verdicts.within_noise(("abs_le", 12.0), pairs))
@@ -82,7 +85,7 @@ class SideBySideTests(unittest.TestCase):
     def test_each_round_gives_one_ratio_and_invalid_rounds_are_left_out(self):
         records = [round_record(90, 100), round_record(180, 200), round_record(50, 100, ["hitch: 3 errors"]),
                    round_record(95, 100), round_record(88, 100), round_record(92, 100)]
-        summary = side_by_side.summarize_rounds(records)
+        summary = side_by_side.summarize_rounds(DAEMONS, records)
         self.assertEqual(sorted(summary["ratio"]["values"]), [0.88, 0.9, 0.9, 0.92, 0.95])
         self.assertEqual((summary["ratio"]["low"], summary["ratio"]["high"]), (0.88, 0.95))
         self.assertEqual(summary["ratio"]["median"], 0.9)
@@ -90,9 +93,10 @@ class SideBySideTests(unittest.TestCase):
         self.assertEqual(summary["invalid"], 1)
 
     def test_no_valid_round_gives_no_summary_and_the_table_says_so(self):
-        self.assertIsNone(side_by_side.summarize_rounds([round_record(1, 1, ["unwrapd exited during the round"])]))
-        cfg = types.SimpleNamespace(daemon_cpu=0, runs=1, duration=10.0, warmup=2.0, concurrency=64,
-                                    wrk_connections=50)
+        exited = round_record(1, 1, ["unwrapd exited during the round"])
+        self.assertIsNone(side_by_side.summarize_rounds(DAEMONS, [exited]))
+        cfg = types.SimpleNamespace(daemons=DAEMONS, daemon_cpu=0, runs=1, duration=10.0, warmup=2.0,
+                                    concurrency=64, wrk_connections=50)
         table = side_by_side.render_rounds(cfg, {"hs-ecdsa": None})
         self.assertIn("hs-ecdsa      no valid round", table)
         self.assertIn("32 tlsload connections in flight", table)

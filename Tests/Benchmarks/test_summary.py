@@ -11,7 +11,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import summary  # noqa: E402
 
-CFG = types.SimpleNamespace(client_cpu=1)
+CFG = types.SimpleNamespace(client_cpu=1, daemons=["unwrapd", "hitch"])
 
 
 def median(value):
@@ -41,15 +41,17 @@ def cpu_rows(cpu_u, cpu_h, own_u, met=False):
 
 class ClientsCoreCapTests(unittest.TestCase):
     def test_the_cap_is_the_rate_per_busy_share_over_hitchs_rate(self):
-        cap = summary.clients_core_cap(rate_row(2000, 1900), 0.98, 1.00)
+        cap = summary.clients_core_cap(rate_row(2000, 1900), CFG.daemons, 0.98, 1.00)
         self.assertAlmostEqual(cap["unwrapd_us"], 0.98 / 2000 * 1e6)
-        self.assertAlmostEqual(cap["hitch_us"], 1.00 / 1900 * 1e6)
+        self.assertAlmostEqual(cap["other_us"], 1.00 / 1900 * 1e6)
         self.assertAlmostEqual(cap["ratio"], 2000 / 0.98 / 1900)
 
     def test_no_cap_unless_the_clients_core_was_saturated_on_a_rate_row(self):
-        self.assertIsNone(summary.clients_core_cap(rate_row(2000, 1900), 0.94, 1.0))
-        self.assertIsNone(summary.clients_core_cap(row("cpu_us_per_op", "cpu", False, 0.90, 300, 310), 1.0, 1.0))
-        self.assertIsNone(summary.clients_core_cap(row("rate", "handshakes/s", False, 1.10, 2000, None), 1.0, 1.0))
+        self.assertIsNone(summary.clients_core_cap(rate_row(2000, 1900), CFG.daemons, 0.94, 1.0))
+        cpu_row = row("cpu_us_per_op", "cpu", False, 0.90, 300, 310)
+        self.assertIsNone(summary.clients_core_cap(cpu_row, CFG.daemons, 1.0, 1.0))
+        no_rate = row("rate", "handshakes/s", False, 1.10, 2000, None)
+        self.assertIsNone(summary.clients_core_cap(no_rate, CFG.daemons, 1.0, 1.0))
 
 
 class OutOfReachTests(unittest.TestCase):

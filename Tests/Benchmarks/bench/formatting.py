@@ -17,3 +17,8 @@ def fmt(v):
 def pct(v):
     """A fraction as a whole percentage; "-" for none."""
     return "-" if v is None else f"{100 * v:.0f}%"
+
+
+def ratio_label(daemons):
+    """The name of the ratio first/second of the two daemons compared: "u/h" (unwrapd over hitch)."""
+    return f"{daemons[0][0]}/{daemons[1][0]}"

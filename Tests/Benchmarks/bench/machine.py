@@ -7,7 +7,7 @@ import resource
 import subprocess
 
 from .processes import run
-from .rig import REPO
+from .rig import REPO, daemon_binary
 
 
 def now_iso():
@@ -40,13 +40,14 @@ def machine_info(cfg):
     commit = first_line(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
     dirty = run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"], timeout=10).stdout.strip()
     libssl = lambda binary: first_line(["sh", "-c", f"ldd {binary} | grep -o 'libssl[^ ]* => [^ ]*'"])
+    second = cfg.daemons[1]
     return {
         "date": now_iso(), "host": platform.node(), "cores": os.cpu_count(), "cpu_model": model,
         "hypervisor": hypervisor, "kernel": platform.release(),
         "openssl": first_line(["openssl", "version"]),
         "unwrapd": first_line([cfg.unwrapd, "--version"]) + f" (git {commit}{'+dirty' if dirty else ''})",
-        "unwrapd_libssl": libssl(cfg.unwrapd), "hitch": first_line([cfg.hitch, "--version"]),
-        "hitch_libssl": libssl(cfg.hitch),
+        "unwrapd_libssl": libssl(cfg.unwrapd), second: first_line([daemon_binary(cfg, second), "--version"]),
+        f"{second}_libssl": libssl(daemon_binary(cfg, second)),
         "nginx": first_line(["nginx", "-v"], "stderr").replace("nginx version: ", ""),
         "wrk": " ".join(first_line(["sh", "-c", "wrk -v 2>&1 | head -1"]).split()[:2]),
         "python": platform.python_version(),

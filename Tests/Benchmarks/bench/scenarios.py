@@ -74,9 +74,6 @@ SCENARIOS = [
 BY_NAME = {s.name: s for s in SCENARIOS}
 
 
-DAEMONS = ["unwrapd", "hitch"]
-
-
 # Rows of the table: (label, metric key, better, target). Targets from issue #3, section 2.
 #   ("ge", x): ratio unwrapd/hitch >= x;  ("le", x): ratio <= x;  ("abs_le", x): unwrapd's value <= x;
 #   ("max_le", x): unwrapd's value <= x in every run;  ("all", None): unwrapd's value equals the requested count

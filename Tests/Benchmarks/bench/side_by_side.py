@@ -11,11 +11,10 @@ import concurrent.futures
 import os
 import time
 
-from .formatting import fmt
+from .formatting import fmt, ratio_label
 from .machine import now_iso
 from .processes import RunFailed, note
 from .procfs import cpu_times
-from .scenarios import DAEMONS
 from .verdicts import sign_test_interval, stats
 from .workloads import conn_argv, response_size_error, wrk_report
 
@@ -32,18 +31,18 @@ def run_rounds(bench, sc):
     """`cfg.runs` rounds of scenario `sc` (new connections, full or resumed handshakes, or keep-alive requests) with
     both daemons started once; records each round and returns the records."""
     cfg = bench.cfg
-    ports = dict(zip(DAEMONS, (cfg.frontend_port, cfg.frontend_port_b)))
+    ports = dict(zip(cfg.daemons, (cfg.frontend_port, cfg.frontend_port_b)))
     started = {}
     records = []
     try:
-        for daemon in DAEMONS:
+        for daemon in cfg.daemons:
             log_path = os.path.join(cfg.logs, f"{sc.name}-side-by-side-{daemon}.log")
             try:
                 started[daemon] = bench.start_daemon(daemon, sc, log_path, port=ports[daemon])
             except RunFailed as failure:
                 note(f"  [{sc.name}] {failure}: no rounds")
                 return records
-        with concurrent.futures.ThreadPoolExecutor(len(DAEMONS)) as pool:
+        with concurrent.futures.ThreadPoolExecutor(len(cfg.daemons)) as pool:
             for index in range(1, cfg.runs + 1):
                 records.append(one_round(bench, sc, index, ports, started, pool))
     finally:
@@ -59,10 +58,10 @@ def one_round(bench, sc, index, ports, started, pool):
               "started": now_iso(), "metrics": {}, "problems": []}
     measure = measure_requests if sc.kind == "wrk" else measure_handshakes
     futures = {}
-    for daemon in DAEMONS:
+    for daemon in cfg.daemons:
         log_path = os.path.join(cfg.logs, f"{sc.name}-side-by-side-{daemon}.log.clients")
         futures[daemon] = pool.submit(measure, bench, sc, ports[daemon], started[daemon][1], log_path)
-    for daemon in DAEMONS:
+    for daemon in cfg.daemons:
         try:
             result = futures[daemon].result()
         except RunFailed as failure:
@@ -84,10 +83,12 @@ def one_round(bench, sc, index, ports, started, pool):
     record["valid"] = not record["problems"]
     bench.emit(record)
     m = record["metrics"]
-    cpu = {d: m.get(d, {}).get("cpu_us_per_op") for d in DAEMONS}
-    ratio = cpu[DAEMONS[0]] / cpu[DAEMONS[1]] if record["valid"] and cpu[DAEMONS[1]] else None
-    note(f"  [{sc.name} round {index}/{cfg.runs}] cpu/op " + "  ".join(f"{d} {fmt(cpu[d])} µs" for d in DAEMONS)
-         + f"  u/h {fmt(ratio)}" + (f"  PROBLEMS: {'; '.join(record['problems'])}" if record["problems"] else ""))
+    first, second = cfg.daemons
+    cpu = {d: m.get(d, {}).get("cpu_us_per_op") for d in cfg.daemons}
+    ratio = cpu[first] / cpu[second] if record["valid"] and cpu[second] else None
+    note(f"  [{sc.name} round {index}/{cfg.runs}] cpu/op " + "  ".join(f"{d} {fmt(cpu[d])} µs" for d in cfg.daemons)
+         + f"  {ratio_label(cfg.daemons)} {fmt(ratio)}"
+         + (f"  PROBLEMS: {'; '.join(record['problems'])}" if record["problems"] else ""))
     return record
 
 
@@ -113,15 +114,15 @@ def measure_requests(bench, sc, port, pids, log_path):
             "daemon_kernel_cpu_s": kernel1 - kernel0, "errors_total": errors}
 
 
-def summarize_rounds(records):
+def summarize_rounds(daemons, records):
     """Per daemon the CPU per operation over the valid rounds (median, min, max), and the rounds' ratios
-    unwrapd/hitch with the sign test's interval for their median; None when no round is valid."""
+    first/second of `daemons` with the sign test's interval for their median; None when no round is valid."""
     valid = [r for r in records if r["valid"]]
     if not valid:
         return None
-    summary = {d: stats([r["metrics"][d]["cpu_us_per_op"] for r in valid]) for d in DAEMONS}
-    ratios = stats([r["metrics"][DAEMONS[0]]["cpu_us_per_op"] / r["metrics"][DAEMONS[1]]["cpu_us_per_op"]
-                    for r in valid])
+    first, second = daemons
+    summary = {d: stats([r["metrics"][d]["cpu_us_per_op"] for r in valid]) for d in daemons}
+    ratios = stats([r["metrics"][first]["cpu_us_per_op"] / r["metrics"][second]["cpu_us_per_op"] for r in valid])
     ratios.update(zip(("low", "high", "coverage"), sign_test_interval(ratios["values"])))
     summary["ratio"] = ratios
     summary["invalid"] = len(records) - len(valid)
@@ -133,12 +134,13 @@ def render_rounds(cfg, summaries):
     lines = [f"side by side: both daemons at once on CPU {cfg.daemon_cpu}, {cfg.runs} rounds of {cfg.duration:g} s "
              f"each; to each daemon {shared(cfg.concurrency)} tlsload connections in flight (after "
              f"{cfg.warmup:g} s of warm-up) or {shared(cfg.wrk_connections)} of wrk's",
-             f"{'scenario':14}{'unwrapd µs/op':>26}{'hitch µs/op':>26}{'u/h':>8}   rounds (sign-test interval)"]
+             f"{'scenario':14}" + "".join(f"{d + ' µs/op':>26}" for d in cfg.daemons)
+             + f"{ratio_label(cfg.daemons):>8}   rounds (sign-test interval)"]
     for name, s in summaries.items():
         if s is None:
             lines.append(f"{name:14}no valid round")
             continue
-        cells = [f"{fmt(s[d]['median'])} [{fmt(s[d]['min'])}–{fmt(s[d]['max'])}]" for d in DAEMONS]
+        cells = [f"{fmt(s[d]['median'])} [{fmt(s[d]['min'])}–{fmt(s[d]['max'])}]" for d in cfg.daemons]
         r = s["ratio"]
         lines.append(f"{name:14}{cells[0]:>26}{cells[1]:>26}{r['median']:>8.3f}   {r['low']:.3f}–{r['high']:.3f} "
                      f"({r['coverage']:.0%}; {r['n']} valid, {s['invalid']} invalid)")

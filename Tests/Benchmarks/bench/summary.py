@@ -4,7 +4,7 @@ targets the measurements show out of reach."""
 import statistics
 
 from .formatting import fmt, pct
-from .scenarios import CPU_ROW, DAEMONS, ROWS
+from .scenarios import CPU_ROW, ROWS
 from .verdicts import judge, paired_ratios, stats, within_noise
 
 
@@ -20,50 +20,54 @@ def profile_medians(profiles):
     return {part: statistics.median(p[part] for p in merged) for part in PROFILE_SHOWN}
 
 
-def clients_core_cap(row, clients, clients_h):
+def clients_core_cap(row, daemons, clients, clients_h):
     """For a throughput row while the clients' core was saturated (≥ 95 % busy with unwrapd): the clients' core's CPU
-    per operation against each daemon (busy share / rate) and the highest rate ratio that core could give unwrapd if
-    it were 100 % busy at that cost: (unwrapd's rate / its busy share) / hitch's rate. None otherwise."""
-    if row["key"] not in ("rate", "rate_mb") or not (row["unwrapd"] and row["hitch"]) or None in (clients, clients_h) \
-            or clients < 0.95 or not (row["unwrapd"]["median"] and row["hitch"]["median"]):
+    per operation against each of `daemons` (unwrapd, the other; busy share / rate) and the highest rate ratio that
+    core could give unwrapd if it were 100 % busy at that cost: (unwrapd's rate / its busy share) / the other's rate.
+    None otherwise."""
+    first, second = (row[d] for d in daemons)
+    if row["key"] not in ("rate", "rate_mb") or not (first and second) or None in (clients, clients_h) \
+            or clients < 0.95 or not (first["median"] and second["median"]):
         return None
-    u_rate, h_rate = row["unwrapd"]["median"], row["hitch"]["median"]
+    u_rate, h_rate = first["median"], second["median"]
     u_us, h_us = clients / u_rate * 1e6, clients_h / h_rate * 1e6
-    return {"unwrapd_us": u_us, "hitch_us": h_us, "cost_ratio": u_us / h_us, "ratio": u_rate / clients / h_rate}
+    return {"unwrapd_us": u_us, "other_us": h_us, "cost_ratio": u_us / h_us, "ratio": u_rate / clients / h_rate}
 
 
 def out_of_reach(summary, cfg):
     """Targets the measurements show out of reach, each with the measurement that shows it.
 
     - A throughput target while the clients' core was saturated: at what that core spent per operation against
-      unwrapd, all of it would still have given less than the target (rate / busy share, over hitch's rate).
+      unwrapd, all of it would still have given less than the target (rate / busy share, over the other daemon's
+      rate).
     - A p99 target while the clients' core was saturated and the daemon's was not: the latency is the clients'.
     - A CPU target that unwrapd would miss even if its own code and libev took no time at all (perf samples):
-      (unwrapd's CPU − what ran in its own code and libev) / hitch's CPU.
+      (unwrapd's CPU − what ran in its own code and libev) / the other daemon's CPU.
     - The same bound caps the throughput when both daemons saturated their core.
     - Memory per idle connection below what OpenSSL alone keeps (sslfloor)."""
     rows = summary["rows"]
     by_key = {row["key"]: row for row in rows}
     d = summary["daemons"]
+    first, second = cfg.daemons
     median = lambda st: st["median"] if st else None
-    u_busy, h_busy = median(d["unwrapd"]["daemon_busy"]), median(d["hitch"]["daemon_busy"])
-    clients = median(d["unwrapd"]["client_core_busy"])
-    clients_h = median(d["hitch"]["client_core_busy"])
+    u_busy, h_busy = median(d[first]["daemon_busy"]), median(d[second]["daemon_busy"])
+    clients = median(d[first]["client_core_busy"])
+    clients_h = median(d[second]["client_core_busy"])
     cpu, own = by_key.get("cpu_us_per_op"), by_key.get("own_us_per_op")
     unit = cpu["metric"].split("µs/")[-1] if cpu else "operation"
     bound = None
-    if cpu and own and cpu["unwrapd"] and cpu["hitch"] and own["unwrapd"] and cpu["hitch"]["median"]:
-        bound = (cpu["unwrapd"]["median"] - own["unwrapd"]["median"]) / cpu["hitch"]["median"]
+    if cpu and own and cpu[first] and cpu[second] and own[first] and cpu[second]["median"]:
+        bound = (cpu[first]["median"] - own[first]["median"]) / cpu[second]["median"]
     lines = []
     for row in rows:
         if row["met"] is not False:
             continue
         target = f"{row['metric'].strip()} {row['target']}"
-        cap = clients_core_cap(row, clients, clients_h)
+        cap = clients_core_cap(row, cfg.daemons, clients, clients_h)
         if cap and cap["ratio"] < row["target_value"]:
             lines.append(f"{target}: the clients' core was saturated (CPU{cfg.client_cpu} {pct(clients)}) and spent "
                          f"{fmt(cap['unwrapd_us'])} µs per {unit} against unwrapd ({cap['cost_ratio']:.2f}× its "
-                         f"{fmt(cap['hitch_us'])} against hitch): all of that core would give at most "
+                         f"{fmt(cap['other_us'])} against {second}): all of that core would give at most "
                          f"{cap['ratio']:.2f}×")
         elif row["key"] == "p99_ms" and None not in (clients, u_busy) and clients >= 0.95 and u_busy < 0.90:
             lines.append(f"{target}: the clients' core was saturated (CPU{cfg.client_cpu} {pct(clients)}), unwrapd was"
@@ -71,10 +75,10 @@ def out_of_reach(summary, cfg):
         elif row["key"] in ("rate", "rate_mb") and bound and None not in (u_busy, h_busy) \
                 and min(u_busy, h_busy) >= 0.95 and (u_busy / h_busy) / bound < row["target_value"]:
             lines.append(f"{target}: both daemons saturated their core, and with no own code unwrapd's CPU per "
-                         f"operation would still be {bound:.2f}× hitch's: at most {(u_busy / h_busy) / bound:.2f}×")
+                         f"operation would still be {bound:.2f}× {second}'s: at most {(u_busy / h_busy) / bound:.2f}×")
         elif row["key"] == "cpu_us_per_op" and bound and bound > row["target_value"]:
             lines.append(f"{target}: with no own code and libev at all, unwrapd's CPU would still be {bound:.2f}× "
-                         f"hitch's (perf: the rest ran in OpenSSL, libc and the kernel)")
+                         f"{second}'s (perf: the rest ran in OpenSSL, libc and the kernel)")
         elif row["key"] == "kib_per_conn" and summary.get("openssl_floor"):
             floor = summary["openssl_floor"]["kib_per_connection"]
             if floor > row["target_value"]:
@@ -85,26 +89,27 @@ def out_of_reach(summary, cfg):
 def summarize(bench):
     """One summary per scenario run (also emitted as a record): its rows, each daemon's runs, problems and profile."""
     cfg = bench.cfg
+    first, second = cfg.daemons
     summaries = []
     for sc in cfg.scenarios:
         if sc.kind == "speed":
             continue
-        per = {d: bench.runs.get((sc.name, d), []) for d in DAEMONS}
+        per = {d: bench.runs.get((sc.name, d), []) for d in cfg.daemons}
         rows = []
         for label, key, better, target in ROWS[sc.kind]:
             if label == "cpu":
                 label = CPU_ROW[sc.kind]
-            s = {d: stats([r["metrics"].get(key) for r in per[d]]) for d in DAEMONS}
-            ratio = (s["unwrapd"]["median"] / s["hitch"]["median"]
-                     if s["unwrapd"] and s["hitch"] and s["hitch"]["median"] else None)
-            target_text, met = judge(target, ratio, s["unwrapd"], sc.hold or sc.count)
-            pairs = paired_ratios(per, key)
-            rows.append({"metric": label, "key": key, "better": better, "unwrapd": s["unwrapd"], "hitch": s["hitch"],
+            s = {d: stats([r["metrics"].get(key) for r in per[d]]) for d in cfg.daemons}
+            ratio = (s[first]["median"] / s[second]["median"]
+                     if s[first] and s[second] and s[second]["median"] else None)
+            target_text, met = judge(target, ratio, s[first], sc.hold or sc.count)
+            pairs = paired_ratios(per[first], per[second], key)
+            rows.append({"metric": label, "key": key, "better": better, first: s[first], second: s[second],
                          "ratio": ratio, "pairs": pairs, "target": target_text,
                          "target_value": target and target[1], "met": met,
                          "within_noise": within_noise(target, pairs)})
         extra = {}
-        for d in DAEMONS:
+        for d in cfg.daemons:
             extra[d] = {
                 "runs": len(per[d]),
                 "valid_runs": sum(1 for r in per[d] if r["valid"]),
@@ -138,7 +143,7 @@ def summarize(bench):
         if ceiling:
             primary = rows[0]
             summary["fraction_of_ceiling"] = {
-                d: (primary[d]["median"] / ceiling if primary[d] else None) for d in DAEMONS}
+                d: (primary[d]["median"] / ceiling if primary[d] else None) for d in cfg.daemons}
         bench.emit(summary)
         summaries.append(summary)
     return summaries

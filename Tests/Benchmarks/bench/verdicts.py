@@ -1,5 +1,5 @@
-"""Statistics of the runs and the verdicts against the targets: medians, paired ratios of unwrapd's run i to
-hitch's run i, and the sign test's interval that decides whether the runs settle a target."""
+"""Statistics of the runs and the verdicts against the targets: medians, paired ratios of unwrapd's run i to the
+other daemon's run i, and the sign test's interval that decides whether the runs settle a target."""
 
 import math
 import statistics
@@ -32,12 +32,12 @@ def judge(target, ratio, u_stats, requested=None):
     return "", None
 
 
-def paired_ratios(per, key):
-    """unwrapd's run i over hitch's run i (the two ran one after the other) for every i both have a value for, with
-    the sign test's interval for their median ("low", "high", "coverage")."""
-    hitch = {r["run"]: r["metrics"].get(key) for r in per["hitch"]}
-    pairs = stats([r["metrics"].get(key) / hitch[r["run"]] for r in per["unwrapd"]
-                   if r["metrics"].get(key) is not None and hitch.get(r["run"])])
+def paired_ratios(first_runs, second_runs, key):
+    """The first daemon's run i over the second's run i (the two ran one after the other) for every i both have a
+    value for, with the sign test's interval for their median ("low", "high", "coverage")."""
+    second = {r["run"]: r["metrics"].get(key) for r in second_runs}
+    pairs = stats([r["metrics"].get(key) / second[r["run"]] for r in first_runs
+                   if r["metrics"].get(key) is not None and second.get(r["run"])])
     if pairs:
         pairs.update(zip(("low", "high", "coverage"), sign_test_interval(pairs["values"])))
     return pairs
