@@ -21,12 +21,13 @@ import time
 sys.dont_write_bytecode = True  # run as root: no root-owned __pycache__ in the checkout
 
 from bench import references
-from bench.machine import machine_info
+from bench.machine import first_line, machine_info
 from bench.perf import perf_usable, profile_usable
 from bench.processes import cleanup, install_cleanup, note
 from bench.procfs import cpu_list
 from bench.rig import (
-    CLIENT_OPENSSL_CONF, REPO, free_port, http_get_plain, make_certificates, make_documents, start_backend)
+    CLIENT_OPENSSL_CONF, REPO, daemon_binary, free_port, http_get_plain, make_certificates, make_documents,
+    start_backend)
 from bench.runner import Bench
 from bench.scenarios import BY_NAME, GROUP, SCENARIOS, SUITE13, Scenario
 from bench.side_by_side import KINDS as SIDE_BY_SIDE_KINDS, render_rounds, run_rounds, summarize_rounds
@@ -34,12 +35,17 @@ from bench.summary import summarize
 from bench.table import render, update_readme
 
 
-def parse_args():
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description="unwrapd vs hitch, side by side (issue #3). See README.md.")
     p.add_argument("--unwrapd", required=True, help="the unwrapd release binary")
     p.add_argument("--unwrapd-arg", dest="unwrapd_args", action="append", default=[], metavar="ARG",
-                   help="one more argument for unwrapd, e.g. --unwrapd-arg=--session-tickets=off (repeatable)")
-    p.add_argument("--hitch", default="/usr/sbin/hitch")
+                   help="one more argument for unwrapd (and for the --baseline-unwrapd build), e.g. "
+                        "--unwrapd-arg=--session-tickets=off (repeatable)")
+    second = p.add_mutually_exclusive_group()
+    second.add_argument("--hitch", default="/usr/sbin/hitch")
+    second.add_argument("--baseline-unwrapd", metavar="PATH", default=None,
+                        help="compare with this other unwrapd build instead of hitch, started exactly like --unwrapd "
+                             "(--unwrapd-arg and the scenarios' own settings included); ratios unwrapd/baseline")
     p.add_argument("--tlsload", required=True, help="the load generator binary")
     p.add_argument("--sslfloor", default=None, help="the OpenSSL memory floor probe (loadgen/sslfloor/)")
     p.add_argument("--scenarios", default="all",
@@ -65,12 +71,15 @@ def parse_args():
     p.add_argument("--side-by-side", action="store_true",
                    help="both daemons at once, --runs rounds, for the handshake and keep-alive scenarios: CPU per "
                         "operation without the machine's drift between runs (README, \"Side by side\")")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     args.runs = args.runs or (2 if args.quick else 5)
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
     args.speed_seconds = 1 if args.quick else 3
-    args.daemons = ["unwrapd", "hitch"]  # the two daemons compared, the ratios first over second
+    # the two daemons compared, the ratios first over second
+    args.daemons = ["unwrapd", "baseline" if args.baseline_unwrapd else "hitch"]
+    if args.baseline_unwrapd and args.update_readme:
+        p.error("--baseline-unwrapd has no table for the README's Performance section (unwrapd against hitch)")
     args.scenarios_requested = args.scenarios
     names = [s.name for s in SCENARIOS] if args.scenarios == "all" else args.scenarios.split(",")
     for name in names:  # idle-N for any N: how far one worker goes (with a higher open-files limit)
@@ -95,6 +104,19 @@ def parse_args():
     return args
 
 
+def second_daemon_refusal(cfg, version):
+    """Why the second daemon cannot be compared as given, from the first line its `--version` printed; None if it can.
+    An unwrapd build given as --hitch would get hitch's command line only (no --unwrapd-arg, no scenario's own
+    settings such as --session-tickets=off): an unequal comparison that looks like an equal one."""
+    is_unwrapd = version.startswith("unwrapd ")
+    if cfg.baseline_unwrapd and not is_unwrapd:
+        return f"--baseline-unwrapd {cfg.baseline_unwrapd} is not an unwrapd build (--version: {version})"
+    if not cfg.baseline_unwrapd and is_unwrapd:
+        return (f"--hitch {cfg.hitch} is an unwrapd build ({version}): compare two builds with --baseline-unwrapd "
+                f"{cfg.hitch}, which starts it with unwrapd's arguments")
+    return None
+
+
 def main():
     cfg = parse_args()
     install_cleanup()
@@ -105,9 +127,13 @@ def main():
         raise SystemExit(f"bench: needs two distinct CPUs (daemon {cfg.daemon_cpu}, clients {cfg.client_cpu})")
     if cfg.spread_cpus is not None and (not cpu_list(cfg.spread_cpus) or max(cpu_list(cfg.spread_cpus)) >= ncpu):
         raise SystemExit(f"bench: --spread-cpus {cfg.spread_cpus}: not a list of this machine's CPUs")
-    for tool in (cfg.unwrapd, cfg.hitch, cfg.tlsload):
+    second_binary = daemon_binary(cfg, cfg.daemons[1])
+    for tool in (cfg.unwrapd, second_binary, cfg.tlsload):
         if not os.access(tool, os.X_OK):
             raise SystemExit(f"bench: {tool} is not an executable")
+    refusal = second_daemon_refusal(cfg, first_line([second_binary, "--version"]))
+    if refusal:
+        raise SystemExit(f"bench: {refusal}")
     for tool in ("openssl", "wrk", "nginx", "taskset"):
         if not shutil.which(tool):
             raise SystemExit(f"bench: {tool} not found (make bench installs it)")
@@ -155,7 +181,7 @@ def main():
     used = set()
     cfg.backend_port = free_port(used)
     cfg.frontend_port = free_port(used)
-    cfg.frontend_port_b = free_port(used) if cfg.side_by_side else None  # hitch's, side by side
+    cfg.frontend_port_b = free_port(used) if cfg.side_by_side else None  # the second daemon's, side by side
     note(f"bench: backend nginx on 127.0.0.1:{cfg.backend_port}, daemons on 127.0.0.1:{cfg.frontend_port}"
          + (f" and {cfg.frontend_port_b}" if cfg.side_by_side else ""))
     bench = Bench(cfg)
@@ -164,7 +190,8 @@ def main():
                 "settings": {"runs": cfg.runs, "duration": cfg.duration, "warmup": cfg.warmup, "quick": cfg.quick,
                              "concurrency": cfg.concurrency, "wrk_connections": cfg.wrk_connections,
                              "frontend_port": cfg.frontend_port, "backend_port": cfg.backend_port,
-                             "unwrapd_args": cfg.unwrapd_args, "side_by_side": cfg.side_by_side}})
+                             "unwrapd_args": cfg.unwrapd_args, "side_by_side": cfg.side_by_side,
+                             "daemons": {d: daemon_binary(cfg, d) for d in cfg.daemons}}})
 
     backend = start_backend(cfg, cfg.backend_port, docroot, os.path.join(cfg.out, "nginx"))
     # wrk's requests are keep-alive ones: the same response with "Connection: keep-alive".

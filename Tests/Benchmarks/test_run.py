@@ -1,9 +1,12 @@
 """Unit tests for the benchmark's pure logic (package bench/): the paired ratios, the sign test's
-interval, the verdicts, the side-by-side rounds' summary, the daemons' command lines, the kernel's TCP counters.
+interval, the verdicts, the side-by-side rounds' summary, the daemons' command lines, the comparison of two unwrapd
+builds (--baseline-unwrapd), the kernel's TCP counters.
 
 Run by `make test` (python3 -m unittest); they start no process, and the kernel counters' tests use TCP on
 127.0.0.1 only.
 """
+import contextlib
+import io
 import os
 import select
 import socket
@@ -13,7 +16,8 @@ import types
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import procfs, rig, runner, scenarios, side_by_side, verdicts, workloads  # noqa: E402
+import run  # noqa: E402
+from bench import procfs, rig, runner, scenarios, side_by_side, summary, table, verdicts, workloads  # noqa: E402
 
 
 DAEMONS = ["unwrapd", "hitch"]  # as run.py compares them by default
@@ -104,7 +108,7 @@ class SideBySideTests(unittest.TestCase):
 
 
 class DaemonCommandLineTests(unittest.TestCase):
-    cfg = types.SimpleNamespace(unwrapd="/u", hitch="/h", frontend_port=1, backend_port=2,
+    cfg = types.SimpleNamespace(unwrapd="/u", hitch="/h", baseline_unwrapd="/b", frontend_port=1, backend_port=2,
                                 pems={"ecdsa": "e.pem"}, unwrapd_args=["--log-level=3"])
 
     def test_only_unwrapd_gets_its_own_settings_and_the_certificate_stays_last(self):
@@ -116,10 +120,100 @@ class DaemonCommandLineTests(unittest.TestCase):
         self.assertEqual(rig.daemon_argv(self.cfg, "unwrapd", scenarios.BY_NAME["resume-tls13"])[-2:],
                          ["--log-level=3", "e.pem"])
 
+    def test_a_baseline_build_is_started_exactly_like_unwrapd(self):
+        for name in ("resume-tls13-stateful", "hs-ecdsa", "spread"):
+            sc = scenarios.BY_NAME[name]
+            unwrapd, baseline = (rig.daemon_argv(self.cfg, d, sc) for d in ("unwrapd", "baseline"))
+            self.assertEqual(baseline, ["/b"] + unwrapd[1:], name)
+        stateful = rig.daemon_argv(self.cfg, "baseline", scenarios.BY_NAME["resume-tls13-stateful"])
+        self.assertEqual(stateful[-3:], ["--log-level=3", "--session-tickets=off", "e.pem"])
+
     def test_a_daemon_side_by_side_listens_on_the_port_it_is_given(self):
         argv = rig.daemon_argv(self.cfg, "hitch", scenarios.BY_NAME["hs-ecdsa"], port=7)
         self.assertEqual(argv[argv.index("-f") + 1], "[127.0.0.1]:7")
         self.assertEqual(argv[argv.index("-b") + 1], "[127.0.0.1]:2")
+
+
+def parse(*args):
+    """run.py's settings from these arguments; SystemExit with argparse's message when it refuses them."""
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr):
+            return run.parse_args(["--unwrapd", "/u", "--tlsload", "/t", *args])
+    except SystemExit:
+        raise SystemExit(stderr.getvalue())
+
+
+class BaselineOptionTests(unittest.TestCase):
+    """--baseline-unwrapd: a second unwrapd build instead of hitch, named "baseline" wherever results are shown."""
+
+    def test_the_second_daemon_is_hitch_unless_a_baseline_build_is_given(self):
+        self.assertEqual(parse().daemons, ["unwrapd", "hitch"])
+        cfg = parse("--baseline-unwrapd", "/b")
+        self.assertEqual(cfg.daemons, ["unwrapd", "baseline"])
+        self.assertEqual(rig.daemon_binary(cfg, "baseline"), "/b")
+
+    def test_hitch_and_a_baseline_build_are_not_both_accepted(self):
+        with self.assertRaisesRegex(SystemExit, "not allowed with argument --hitch"):
+            parse("--hitch", "/h", "--baseline-unwrapd", "/b")
+
+    def test_the_readmes_table_is_not_written_from_a_comparison_with_a_baseline(self):
+        with self.assertRaisesRegex(SystemExit, "--baseline-unwrapd has no table for the README"):
+            parse("--baseline-unwrapd", "/b", "--update-readme")
+
+    def test_an_unwrapd_build_given_as_hitch_is_refused_with_the_option_to_use(self):
+        refusal = run.second_daemon_refusal(parse("--hitch", "/old/unwrapd"), "unwrapd 0.1.0")
+        self.assertIn("--hitch /old/unwrapd is an unwrapd build", refusal)
+        self.assertIn("--baseline-unwrapd /old/unwrapd", refusal)
+        self.assertIsNone(run.second_daemon_refusal(parse(), "hitch 1.7.2"))
+
+    def test_a_baseline_that_is_not_unwrapd_is_refused(self):
+        cfg = parse("--baseline-unwrapd", "/usr/sbin/hitch")
+        self.assertIn("is not an unwrapd build", run.second_daemon_refusal(cfg, "hitch 1.7.2"))
+        self.assertIsNone(run.second_daemon_refusal(parse("--baseline-unwrapd", "/b"), "unwrapd 0.1.0"))
+
+
+def fake_bench(daemons, baseline_unwrapd=None):
+    """A Bench with two full-handshake runs of each daemon recorded, unwrapd spending 0.90× the other's CPU."""
+    cfg = types.SimpleNamespace(
+        daemons=daemons, baseline_unwrapd=baseline_unwrapd, bench_id="B", scenarios=[scenarios.BY_NAME["hs-ecdsa"]],
+        daemon_cpu=0, client_cpu=1, runs=2, duration=3.0, warmup=1.0, nice=0, unwrapd_args=["--log-level=3"],
+        concurrency=64, wrk_connections=50,
+        machine={"date": "d", "cores": 2, "cpu_model": "m", "kernel": "k", "openssl": "o", "nginx": "n", "wrk": "w",
+                 daemons[0]: "unwrapd 0.1.0", daemons[1]: "2.0"})
+    bench = types.SimpleNamespace(cfg=cfg, runs={}, tls_checks={}, ceilings={}, floor=None, cpu_floors={}, offers={},
+                                  speed=None, emit=lambda record: None)
+    for daemon, cpu in zip(daemons, (90.0, 100.0)):
+        bench.runs[("hs-ecdsa", daemon)] = [
+            {"run": i, "valid": True, "problems": [], "metrics": {"cpu_us_per_op": cpu, "rate": 1e6 / cpu}}
+            for i in (1, 2)]
+    return bench
+
+
+class BaselineLabelTests(unittest.TestCase):
+    def test_the_table_and_the_summary_name_the_baseline(self):
+        bench = fake_bench(["unwrapd", "baseline"], baseline_unwrapd="/b")
+        summaries = summary.summarize(bench)
+        cpu_row = next(row for row in summaries[0]["rows"] if row["key"] == "cpu_us_per_op")
+        self.assertEqual((cpu_row["unwrapd"]["median"], cpu_row["baseline"]["median"]), (90.0, 100.0))
+        self.assertAlmostEqual(cpu_row["ratio"], 0.9)
+        text = table.render(bench, summaries)
+        self.assertIn("daemons: unwrapd 0.1.0 vs baseline 2.0;", text)
+        self.assertRegex(text, r"scenario +metric +unwrapd +baseline +u/b ")
+        self.assertIn("alternating unwrapd/baseline", text)
+        self.assertIn("both builds with --log-level=3", text)
+        self.assertNotIn("hitch", text)
+
+    def test_against_a_baseline_the_ratio_targets_of_issue_3_are_not_judged(self):
+        judged = lambda bench: {row["key"]: row["met"] for row in summary.summarize(bench)[0]["rows"]}
+        self.assertEqual(judged(fake_bench(["unwrapd", "hitch"]))["cpu_us_per_op"], True)
+        self.assertIsNone(judged(fake_bench(["unwrapd", "baseline"], baseline_unwrapd="/b"))["cpu_us_per_op"])
+
+    def test_side_by_side_names_the_baseline(self):
+        cfg = types.SimpleNamespace(daemons=["unwrapd", "baseline"], daemon_cpu=0, runs=1, duration=10.0,
+                                    warmup=2.0, concurrency=64, wrk_connections=50)
+        header = side_by_side.render_rounds(cfg, {}).splitlines()[1]
+        self.assertRegex(header, r"unwrapd µs/op +baseline µs/op +u/b ")
 
 
 class RefusedScenarioTests(unittest.TestCase):

@@ -41,12 +41,15 @@ def machine_info(cfg):
     dirty = run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"], timeout=10).stdout.strip()
     libssl = lambda binary: first_line(["sh", "-c", f"ldd {binary} | grep -o 'libssl[^ ]* => [^ ]*'"])
     second = cfg.daemons[1]
+    second_version = first_line([daemon_binary(cfg, second), "--version"])
     return {
         "date": now_iso(), "host": platform.node(), "cores": os.cpu_count(), "cpu_model": model,
         "hypervisor": hypervisor, "kernel": platform.release(),
         "openssl": first_line(["openssl", "version"]),
         "unwrapd": first_line([cfg.unwrapd, "--version"]) + f" (git {commit}{'+dirty' if dirty else ''})",
-        "unwrapd_libssl": libssl(cfg.unwrapd), second: first_line([daemon_binary(cfg, second), "--version"]),
+        "unwrapd_libssl": libssl(cfg.unwrapd),
+        # a baseline build has the same version line: its path tells it apart
+        second: second_version + (f" ({cfg.baseline_unwrapd})" if cfg.baseline_unwrapd else ""),
         f"{second}_libssl": libssl(daemon_binary(cfg, second)),
         "nginx": first_line(["nginx", "-v"], "stderr").replace("nginx version: ", ""),
         "wrk": " ".join(first_line(["sh", "-c", "wrk -v 2>&1 | head -1"]).split()[:2]),

@@ -19,14 +19,15 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 
 
 def daemon_binary(cfg, daemon):
-    """The executable of `daemon` ("unwrapd" or "hitch")."""
-    return cfg.unwrapd if daemon == "unwrapd" else cfg.hitch
+    """The executable of `daemon`: "unwrapd", "hitch", or "baseline" (the unwrapd build of --baseline-unwrapd)."""
+    return {"unwrapd": cfg.unwrapd, "hitch": cfg.hitch, "baseline": cfg.baseline_unwrapd}[daemon]
 
 
 def daemon_argv(cfg, daemon, sc, port=None):
     """The command line of `daemon` in scenario `sc`, listening on `port` (default: the frontend's): the same for
-    both, then unwrapd's own settings (--unwrapd-arg and the scenario's), then the certificate."""
-    own = cfg.unwrapd_args + sc.unwrapd_args if daemon == "unwrapd" else []
+    both, then unwrapd's own settings (--unwrapd-arg and the scenario's; a baseline build gets them too), then the
+    certificate."""
+    own = [] if daemon == "hitch" else cfg.unwrapd_args + sc.unwrapd_args
     return ([daemon_binary(cfg, daemon), "-n", str(sc.workers),
              "-f", f"[127.0.0.1]:{port or cfg.frontend_port}", "-b", f"[127.0.0.1]:{cfg.backend_port}", "-u", "nobody"]
             + own + [cfg.pems[sc.cert]])

@@ -150,7 +150,7 @@ class Bench:
                 record["daemon_exit"] = proc.popen.returncode
         record["settle_s"] = self.settle()
         if record["settle_s"] is None:
-            note(f"  [{sc.name} {index}/{cfg.runs} {daemon:7}] connections on ports {cfg.frontend_port} and "
+            note(f"  [{sc.name} {index}/{cfg.runs} {daemon:8}] connections on ports {cfg.frontend_port} and "
                  f"{cfg.backend_port} still open or closing {SETTLE_TIMEOUT} s after the daemon stopped; going on")
         # Cross-check with the backend: it must have served at least every request the clients counted as complete
         # (the readiness probe included; the difference is requests in flight when a client stopped).
@@ -175,7 +175,7 @@ class Bench:
         m = record["metrics"]
         key = ROWS[sc.kind][0][1]
         cpu = m.get("cpu_us_per_op")
-        note(f"  [{sc.name} {index}/{cfg.runs} {daemon:7}] {ROWS[sc.kind][0][0]} {fmt(m.get(key))}"
+        note(f"  [{sc.name} {index}/{cfg.runs} {daemon:8}] {ROWS[sc.kind][0][0]} {fmt(m.get(key))}"
              f"  cpu/op {fmt(cpu)} µs  daemon busy {pct(m.get('daemon_busy'))}"
              f"  cpu{cfg.daemon_cpu} {pct(m.get('cpu_daemon_core_busy'))}"
              + (f"  PROBLEMS: {'; '.join(record['problems'])}" if record["problems"] else ""))

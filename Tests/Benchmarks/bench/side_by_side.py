@@ -4,8 +4,8 @@ both over the same seconds. The machine's drift between runs (other guests on th
 the ratio: on the development machine one build's CPU per handshake spread over 597–771 µs from one alternating run
 to the next, while two copies of one build side by side gave round ratios of 0.995–1.008 (README, "Side by side").
 What it changes: in the normal runs each daemon has its core to itself; here they take turns on it, and each finds
-the caches as the other left them, alike for both. For comparing two builds of unwrapd (`--hitch OTHER_BUILD`) as
-much as unwrapd with hitch."""
+the caches as the other left them, alike for both. For comparing two builds of unwrapd (`--baseline-unwrapd
+OTHER_BUILD`) as much as unwrapd with hitch."""
 
 import concurrent.futures
 import os

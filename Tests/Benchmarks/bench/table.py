@@ -20,7 +20,8 @@ def render(bench, summaries):
     out.append(f"machine: {m['cores']} cores, {m['cpu_model']}"
                + (f" ({m['hypervisor']} guest)" if m.get("hypervisor") and m["hypervisor"] != "?" else "")
                + f", Linux {m['kernel']}, {m['openssl']}")
-    out.append(f"daemons: {m[first]} vs {m[second]}; backend {m['nginx']}; clients tlsload, {m['wrk']}")
+    out.append(f"daemons: {m[first]} vs {'baseline ' if cfg.baseline_unwrapd else ''}{m[second]}; "
+               f"backend {m['nginx']}; clients tlsload, {m['wrk']}")
     spread = [sc for sc in cfg.scenarios if sc.kind == "spread"]
     workers = (f" ({spread[0].name}: {spread[0].workers} each, on {cpus_text(daemon_cpus(cfg, spread[0]))})"
                if spread else "")
@@ -29,7 +30,8 @@ def render(bench, summaries):
                f"{cfg.runs} runs per daemon, alternating {first}/{second}, fresh daemon per run; "
                f"{cfg.duration:g} s measured after {cfg.warmup:g} s warm-up; median [min–max]"
                + (f"; everything at nice {cfg.nice}" if cfg.nice else "")
-               + (f"; unwrapd with {' '.join(cfg.unwrapd_args)}" if cfg.unwrapd_args else ""))
+               + (f"; {'both builds' if cfg.baseline_unwrapd else 'unwrapd'} with {' '.join(cfg.unwrapd_args)}"
+                  if cfg.unwrapd_args else ""))
     if bench.offers:
         for who, offer in bench.offers.items():
             out.append(f"client offers ({who}, from its ClientHello): {'/'.join(offer.get('versions', []))}, "
@@ -104,7 +106,9 @@ def render(bench, summaries):
                            f"socket{'' if sockets == '1' else 's'} on the port)")
         out.append("")
     notes = [
-        f"{ratio_name}: ratio of the medians, {first}/{second}; met: the target of issue #3 (ratios from the same run).",
+        f"{ratio_name}: ratio of the medians, {first}/{second}; met: the target of issue #3 ("
+        + ("against a baseline build, those on unwrapd's own values only" if cfg.baseline_unwrapd
+           else "ratios from the same run") + ").",
         f"pairs: the ratios of {first}'s run i to {second}'s run i (run one after the other), the sign test's interval",
         "for their median: with 5 pairs the lowest to the highest (94 %), with more the k-th lowest to the k-th",
         "highest for the largest k that keeps 94 % or more (10 pairs: the 2nd; 15: the 4th).",

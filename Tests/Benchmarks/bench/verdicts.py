@@ -14,6 +14,10 @@ def stats(values):
             "values": values}
 
 
+# The targets on the ratio unwrapd/hitch (the others are on unwrapd's own values).
+RATIO_TARGETS = ("ge", "le")
+
+
 def judge(target, ratio, u_stats, requested=None):
     """(the target as the table prints it, met or not) for one row; ("", None) for a row without a target."""
     if target is None:
@@ -67,6 +71,6 @@ def sign_test_interval(values):
 def within_noise(target, pairs):
     """True when a ratio target lies inside the sign test's interval of the paired ratios: the runs do not decide
     it."""
-    if target is None or target[0] not in ("ge", "le") or not pairs or pairs["n"] < 2:
+    if target is None or target[0] not in RATIO_TARGETS or not pairs or pairs["n"] < 2:
         return None
     return pairs["low"] < target[1] < pairs["high"]
