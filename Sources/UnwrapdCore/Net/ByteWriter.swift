@@ -2,8 +2,9 @@ import Glibc
 
 /// Appends bytes to caller-provided memory and never writes past its end.
 ///
-/// A write that does not fit is dropped and marks the writer as overflowed; every later write is dropped too, and
-/// `finish()` reports `nil`. Encoders therefore write straight through and check once, at the end.
+/// A write that does not fit is dropped (`appendTruncating` keeps the part that fits) and marks the writer as
+/// overflowed; every later write is dropped too, and `finish()` reports `nil`. Encoders therefore write straight
+/// through and check once, at the end; log lines (`LogLine`) keep what was written before.
 ///
 /// No allocation: a stack value holding the caller's pointer and two counters; text comes from `StaticString`s,
 /// numbers are formatted digit by digit, and addresses by inet_ntop(3) straight into the buffer. No generic
@@ -51,14 +52,34 @@ struct ByteWriter {
         appendMemory(of: value.bigEndian)
     }
 
-    /// Appends `value` in decimal without leading zeros.
-    mutating func appendDecimal(_ value: UInt16) {
-        var divisor: UInt16 = 10_000
-        while divisor > 1 && value / divisor == 0 { divisor /= 10 }
-        while divisor > 0 {
-            append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-            divisor /= 10
+    /// Appends `value` in decimal, with leading zeros up to `minimumDigits` digits (`appendDecimal(7, minimumDigits: 3)`: `007`).
+    mutating func appendDecimal(_ value: UInt64, minimumDigits: Int = 1) {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
         }
+        digits = max(digits, minimumDigits)
+        guard !overflowed, remaining >= digits else { return overflow() }
+        rest = value
+        var index = count + digits
+        while index > count {
+            index -= 1
+            buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
+        count += digits
+    }
+
+    /// Appends as much of the UTF-8 `text` as fits, cut before a character that does not fit whole, and overflows
+    /// when that is not all of it: for log lines, which keep what fits.
+    mutating func appendTruncating(_ text: UnsafeRawBufferPointer) {
+        if text.count <= remaining { return append(text) }
+        var fitting = remaining
+        while fitting > 0 && text[fitting] & 0xC0 == 0x80 { fitting -= 1 }  // a continuation byte: not a cut point
+        append(UnsafeRawBufferPointer(start: text.baseAddress, count: fitting))
+        overflow()
     }
 
     /// Appends the text form of an `AF_INET` or `AF_INET6` address (`in_addr`/`in6_addr` bytes), as inet_ntop(3)

@@ -31,9 +31,9 @@ extension ProxyHeader {
     /// ` SPORT DPORT\r\n` from ports in network byte order.
     private static func appendV1Ports(_ writer: inout ByteWriter, source: UInt16, destination: UInt16) {
         writer.append(" ")
-        writer.appendDecimal(UInt16(bigEndian: source))
+        writer.appendDecimal(UInt64(UInt16(bigEndian: source)))
         writer.append(" ")
-        writer.appendDecimal(UInt16(bigEndian: destination))
+        writer.appendDecimal(UInt64(UInt16(bigEndian: destination)))
         writer.append("\r\n")
     }
 }

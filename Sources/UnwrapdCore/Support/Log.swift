@@ -18,6 +18,10 @@ public enum LogLevel: Int, Comparable, Sendable {
 /// fork in workers). The level check is inlined and the message is an autoclosure: a line below the threshold costs
 /// one comparison and builds no string. The two levels read on every connection have exclusivity checks off (else
 /// each read is a `swift_beginAccess` call): nothing that reads them can be interrupted by a write.
+///
+/// Every line is written into the process's one line buffer and leaves with one write(2). A connection's lines
+/// (`write(_:_:)`) write their message straight into that buffer, without a `String`: a refused handshake, which a
+/// client may retry in a tight loop, costs no allocation for its line.
 public enum Log {
     @exclusivity(unchecked) @usableFromInline nonisolated(unsafe) static var threshold: LogLevel = .error
     nonisolated(unsafe) static var fileDescriptor: Int32 = STDERR_FILENO
@@ -26,6 +30,13 @@ public enum Log {
     nonisolated(unsafe) static var tag = ""
     /// The level failures of single connections are logged at: errors, or info under `-q`.
     @exclusivity(unchecked) nonisolated(unsafe) static var connectionFailureLevel = LogLevel.error
+    /// The buffer each line of this process is written into: `LogLine.capacity` bytes, and one more for the NUL that
+    /// syslog(3) needs after the message. Allocated for the first line; a forked child writes into its own copy.
+    nonisolated(unsafe) private static let lineBuffer = UnsafeMutableRawBufferPointer.allocate(
+        byteCount: LogLine.capacity + 1, alignment: 1)
+    /// This process's id as lines show it; 0 until the first line, and in a child just forked (`forgetProcessID`).
+    @exclusivity(unchecked) nonisolated(unsafe) fileprivate static var processID: pid_t = 0
+    nonisolated(unsafe) private static var forgetsProcessIDOnFork = false
 
     /// Applies `-L`, `-q`, `-l`, `-s`; opens the log file (append). Called in the parent before fork.
     public static func configure(
@@ -91,14 +102,49 @@ public enum Log {
     /// Writes a line regardless of the level: for start-up failures that must reach the operator.
     public static func always(_ message: String) { emit(.error, message) }
 
+    /// Writes a line at `level`, if enabled, whose message `message` writes straight into the line: no allocation.
+    /// `message` must not log itself (the line is being written into the buffer that line would use).
+    static func write(_ level: LogLevel, _ message: (inout LogLine) -> Void) {
+        if isEnabled(level) { emit(level, message) }
+    }
+
     @usableFromInline static func emit(_ level: LogLevel, _ message: String) {
-        let line = "\(timestamp()) unwrapd[\(getpid())]: \(tag)\(message)\n"
-        var copy = line
-        copy.withUTF8 { bytes in writeFully(fileDescriptor, bytes) }
+        emit(level) { $0.append(message) }
+    }
+
+    /// Writes `<UTC time> unwrapd[<pid>]: <tag><message>` and a newline with one write(2); to syslog the part from
+    /// the tag on.
+    private static func emit(_ level: LogLevel, _ message: (inout LogLine) -> Void) {
+        var line = LogLine(UnsafeMutableRawBufferPointer(rebasing: lineBuffer[..<(LogLine.capacity - 1)]))
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        line.appendTimestamp(now)
+        line.append(" unwrapd[")
+        line.append(Int(currentProcessID()))
+        line.append("]: ")
+        let messageStart = line.count
+        line.append(tag)
+        message(&line)
+        let end = line.count
+        lineBuffer[end] = UInt8(ascii: "\n")
+        writeFully(fileDescriptor, UnsafeRawBufferPointer(rebasing: lineBuffer[...end]))
         if syslogEnabled {
+            lineBuffer[end] = 0
             let priority = level == .error ? LOG_ERR : (level == .info ? LOG_INFO : LOG_DEBUG)
-            unwrapd_syslog(priority, "\(tag)\(message)")
+            unwrapd_syslog(priority, (lineBuffer.baseAddress! + messageStart).assumingMemoryBound(to: CChar.self))
         }
+    }
+
+    /// getpid(2) once per process: the first call registers a fork handler that makes a child ask again.
+    private static func currentProcessID() -> pid_t {
+        if processID == 0 {
+            if !forgetsProcessIDOnFork {
+                pthread_atfork(nil, nil, forgetProcessID)
+                forgetsProcessIDOnFork = true
+            }
+            processID = getpid()
+        }
+        return processID
     }
 
     private static func openLogFile(_ path: String) throws(SystemError) -> Int32 {
@@ -107,29 +153,18 @@ public enum Log {
         return descriptor
     }
 
-    private static func writeFully(_ descriptor: Int32, _ bytes: UnsafeBufferPointer<UInt8>) {
+    private static func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) {
         var offset = 0
         while offset < bytes.count {
-            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 && errno == EINTR { continue }
             if written <= 0 { return }
             offset += written
         }
     }
+}
 
-    /// `2026-11-23T10:07:00.123Z`, built without Foundation.
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var parts = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &parts)
-        func padded(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(padded(parts.tm_year + 1900, 4))-\(padded(parts.tm_mon + 1, 2))-\(padded(parts.tm_mday, 2))T"
-            + "\(padded(parts.tm_hour, 2)):\(padded(parts.tm_min, 2)):\(padded(parts.tm_sec, 2))."
-            + "\(padded(Int32(now.tv_nsec / 1_000_000), 3))Z"
-    }
+/// `pthread_atfork` child handler: the child has a process id of its own.
+private func forgetProcessID() {
+    Log.processID = 0
 }
