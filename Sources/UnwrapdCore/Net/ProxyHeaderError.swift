@@ -27,21 +27,32 @@ public enum ProxyHeaderError: Error, Equatable, Sendable, CustomStringConvertibl
     /// v2 TLVs that do not exactly fill the rest of the header.
     case v2MalformedTLV
 
-    public var description: String {
-        switch self {
-        case .notProxyProtocol: "not a PROXY protocol header"
-        case .v1LineTooLong: "PROXY v1 line without CRLF in its first \(ProxyHeader.v1MaximumLength) bytes"
-        case .v1BadLineEnding: "PROXY v1 line with a CR or LF outside its final CRLF"
-        case .v1UnknownProtocol: "PROXY v1 protocol is not TCP4, TCP6 or UNKNOWN"
-        case .v1Malformed: "PROXY v1 line is not \"PROXY TCP4|TCP6 SRC DST SPORT DPORT\" with single spaces"
-        case .v1InvalidAddress: "PROXY v1 address is not a valid address of the announced family"
-        case .v1InvalidPort: "PROXY v1 port is not a number from 0 to 65535 without leading zeros"
-        case .v2UnsupportedVersion: "PROXY v2 header with a version other than 2"
-        case .v2UnknownCommand: "PROXY v2 command is neither LOCAL nor PROXY"
-        case .v2UnsupportedFamily: "PROXY v2 family/transport is not UNSPEC or a stream over IPv4, IPv6 or UNIX"
-        case .v2AddressesTruncated: "PROXY v2 length is too short for the announced addresses"
-        case .v2TooLong: "PROXY v2 header longer than \(ProxyHeaderParser.maximumV2Length) bytes"
-        case .v2MalformedTLV: "PROXY v2 TLVs do not fill the header exactly"
+    public var description: String { String { $0.append(self) } }
+}
+
+extension LogLine {
+    /// Appends why the bytes are not an acceptable PROXY header.
+    mutating func append(_ rejection: ProxyHeaderError) {
+        switch rejection {
+        case .notProxyProtocol: append("not a PROXY protocol header")
+        case .v1LineTooLong:
+            append("PROXY v1 line without CRLF in its first ")
+            append(ProxyHeader.v1MaximumLength)
+            append(" bytes")
+        case .v1BadLineEnding: append("PROXY v1 line with a CR or LF outside its final CRLF")
+        case .v1UnknownProtocol: append("PROXY v1 protocol is not TCP4, TCP6 or UNKNOWN")
+        case .v1Malformed: append("PROXY v1 line is not \"PROXY TCP4|TCP6 SRC DST SPORT DPORT\" with single spaces")
+        case .v1InvalidAddress: append("PROXY v1 address is not a valid address of the announced family")
+        case .v1InvalidPort: append("PROXY v1 port is not a number from 0 to 65535 without leading zeros")
+        case .v2UnsupportedVersion: append("PROXY v2 header with a version other than 2")
+        case .v2UnknownCommand: append("PROXY v2 command is neither LOCAL nor PROXY")
+        case .v2UnsupportedFamily: append("PROXY v2 family/transport is not UNSPEC or a stream over IPv4, IPv6 or UNIX")
+        case .v2AddressesTruncated: append("PROXY v2 length is too short for the announced addresses")
+        case .v2TooLong:
+            append("PROXY v2 header longer than ")
+            append(ProxyHeaderParser.maximumV2Length)
+            append(" bytes")
+        case .v2MalformedTLV: append("PROXY v2 TLVs do not fill the header exactly")
         }
     }
 }

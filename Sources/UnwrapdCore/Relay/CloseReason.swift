@@ -37,48 +37,70 @@ enum CloseReason {
         }
     }
 
-    /// The reason as the log line states it. Reads (and empties) OpenSSL's error queue for TLS failures.
-    func describe(ssl: OpaquePointer?, backend: String) -> String {
+    /// Writes the reason as the log line states it. Reads (and empties) OpenSSL's error queue for TLS failures.
+    func write(to line: inout LogLine, ssl: OpaquePointer?, backend: String) {
         switch self {
-        case .finished: "closed"
-        case .clientLeftBeforeHandshake: "client closed the connection before starting a TLS handshake"
-        case .handshakeFailed(let outcome): "TLS handshake failed: " + CloseReason.describe(outcome, ssl: ssl)
-        case .handshakeTimedOut(let seconds): "TLS handshake timed out after \(seconds) s"
-        case .proxyHeaderInvalid(let rejection): "invalid PROXY header from the client: \(rejection)"
-        case .proxyHeaderIncomplete: "client closed the connection in the middle of its PROXY header"
-        case .backendConnectFailed(let code): "backend \(backend): connect: \(CloseReason.describe(errno: code))"
-        case .backendConnectTimedOut(let seconds): "backend \(backend): connect timed out after \(seconds) s"
-        case .clientFailed(let outcome): "client connection failed: " + CloseReason.describe(outcome, ssl: ssl)
+        case .finished: line.append("closed")
+        case .clientLeftBeforeHandshake: line.append("client closed the connection before starting a TLS handshake")
+        case .handshakeFailed(let outcome):
+            line.append("TLS handshake failed: ")
+            CloseReason.write(outcome, ssl: ssl, to: &line)
+        case .handshakeTimedOut(let seconds):
+            line.append("TLS handshake timed out after ")
+            line.append(seconds)
+            line.append(" s")
+        case .proxyHeaderInvalid(let rejection):
+            line.append("invalid PROXY header from the client: ")
+            line.append(rejection)
+        case .proxyHeaderIncomplete: line.append("client closed the connection in the middle of its PROXY header")
+        case .backendConnectFailed(let code):
+            CloseReason.writeBackend(backend, "connect", to: &line)
+            line.append(errno: code)
+        case .backendConnectTimedOut(let seconds):
+            line.append("backend ")
+            line.append(backend)
+            line.append(": connect timed out after ")
+            line.append(seconds)
+            line.append(" s")
+        case .clientFailed(let outcome):
+            line.append("client connection failed: ")
+            CloseReason.write(outcome, ssl: ssl, to: &line)
         case .backendFailed(let operation, let code):
-            "backend \(backend): \(operation): \(CloseReason.describe(errno: code))"
-        case .outOfMemory: "out of memory for a connection buffer"
-        case .workerStopping: "closed: worker stopping"
-        case .refusalDelivered: "closed after the refused handshake"
+            CloseReason.writeBackend(backend, operation, to: &line)
+            line.append(errno: code)
+        case .outOfMemory: line.append("out of memory for a connection buffer")
+        case .workerStopping: line.append("closed: worker stopping")
+        case .refusalDelivered: line.append("closed after the refused handshake")
         }
     }
 
-    private static func describe(_ outcome: Transfer, ssl: OpaquePointer?) -> String {
+    /// `backend <name>: <operation>: `, what precedes the errno of a failed backend call.
+    private static func writeBackend(_ backend: String, _ operation: StaticString, to line: inout LogLine) {
+        line.append("backend ")
+        line.append(backend)
+        line.append(": ")
+        line.append(operation)
+        line.append(": ")
+    }
+
+    private static func write(_ outcome: Transfer, ssl: OpaquePointer?, to line: inout LogLine) {
         switch outcome {
         case .tlsError:
-            var text = OpenSSLError.drainQueue().joined(separator: "; ")
-            if text.isEmpty { text = "TLS protocol error" }
+            if line.appendOpenSSLErrorQueue() == 0 { line.append("TLS protocol error") }
             if let ssl {
                 let verification = SSL_get_verify_result(ssl)
                 if verification != X509_V_OK, let reason = X509_verify_cert_error_string(verification) {
-                    text += " (client certificate: \(String(cString: reason)))"
+                    line.append(" (client certificate: ")
+                    line.append(cString: reason)
+                    line.append(")")
                 }
             }
-            return text
         case .failed(let code):
-            return code == 0 ? "connection closed unexpectedly" : describe(errno: code)
+            if code == 0 { line.append("connection closed unexpectedly") } else { line.append(errno: code) }
         case .ended:
-            return "the client closed the connection"
+            line.append("the client closed the connection")
         case .moved, .needsRead, .needsWrite:
-            return "interrupted"
+            line.append("interrupted")
         }
-    }
-
-    private static func describe(errno code: Int32) -> String {
-        "\(SystemError.explanation(code)) (\(SystemError.name(code)))"
     }
 }

@@ -48,7 +48,10 @@ extension UnsafeMutablePointer where Pointee == Connection {
         _ connection: ConnectionPointer, _ descriptor: Int32, _ clientAddress: SocketAddress,
         on frontend: UnsafeMutablePointer<FrontendRuntime>
     ) -> ConnectionPointer? {
-        Log.error("\(clientAddress) on \(frontend.pointee.name): cannot create a TLS session (out of memory)")
+        Log.write(.error) { line in
+            line.appendClient(clientAddress, on: frontend)
+            line.append("cannot create a TLS session (out of memory)")
+        }
         ERR_clear_error()
         Glibc.close(descriptor)
         let shared = connection.pointee.worker.pointee.shared
@@ -91,11 +94,21 @@ extension UnsafeMutablePointer where Pointee == Connection {
     /// Logs why the connection ends (errors at the level `-q` allows) and empties OpenSSL's error queue.
     func log(_ reason: CloseReason) {
         let level = reason.level == .error ? Log.connectionFailureLevel : reason.level
-        if Log.isEnabled(level) {
-            let text = reason.describe(ssl: pointee.ssl, backend: pointee.worker.pointee.backend.name)
-            Log.emit(level, "\(pointee.clientAddress) on \(pointee.frontend.pointee.name): \(text)")
+        Log.write(level) { line in
+            line.appendClient(pointee.clientAddress, on: pointee.frontend)
+            reason.write(to: &line, ssl: pointee.ssl, backend: pointee.worker.pointee.backend.name)
         }
         ERR_clear_error()
+    }
+}
+
+extension LogLine {
+    /// `<client address> on <frontend>: `, how a connection's line begins.
+    mutating func appendClient(_ address: SocketAddress, on frontend: UnsafeMutablePointer<FrontendRuntime>) {
+        append(address)
+        append(" on ")
+        append(frontend.pointee.name)
+        append(": ")
     }
 }
 

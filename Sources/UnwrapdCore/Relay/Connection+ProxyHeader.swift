@@ -70,7 +70,10 @@ extension UnsafeMutablePointer where Pointee == Connection {
             written = 0
         }
         guard let written else {
-            Log.error("\(client) on \(pointee.frontend.pointee.name): the PROXY header does not fit in a buffer")
+            Log.write(.error) { line in
+                line.appendClient(client, on: pointee.frontend)
+                line.append("the PROXY header does not fit in a buffer")
+            }
             return false
         }
         pointee.toBackend.didAppend(written)

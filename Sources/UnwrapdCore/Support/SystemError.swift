@@ -22,13 +22,13 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// strerror(3) text for `code`.
-    public static func explanation(_ code: Int32) -> String {
-        guard let text = strerror(code) else { return "error \(code)" }
-        return String(cString: text)
-    }
+    public static func explanation(_ code: Int32) -> String { String { $0.appendExplanation(errno: code) } }
 
     /// The symbolic name of `code` (`ECONNREFUSED`), as operators grep for it; `errno N` for uncommon ones.
-    public static func name(_ code: Int32) -> String {
+    public static func name(_ code: Int32) -> String { String { $0.appendName(errno: code) } }
+
+    /// The symbolic name of `code`, or `nil` for uncommon ones.
+    fileprivate static func symbol(_ code: Int32) -> StaticString? {
         switch code {
         case EPERM: "EPERM"
         case ENOENT: "ENOENT"
@@ -65,7 +65,37 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
         case EINPROGRESS: "EINPROGRESS"
         case ESRCH: "ESRCH"
         case ECHILD: "ECHILD"
-        default: "errno \(code)"
+        default: nil
+        }
+    }
+}
+
+extension LogLine {
+    /// Appends `code` as operators read it: `Connection refused (ECONNREFUSED)`.
+    mutating func append(errno code: Int32) {
+        appendExplanation(errno: code)
+        append(" (")
+        appendName(errno: code)
+        append(")")
+    }
+
+    /// Appends strerror(3)'s text for `code`.
+    mutating func appendExplanation(errno code: Int32) {
+        if let text = strerror(code) {
+            append(cString: text)
+        } else {
+            append("error ")
+            append(Int(code))
+        }
+    }
+
+    /// Appends the symbolic name of `code` (`ECONNREFUSED`), as operators grep for it; `errno N` for uncommon ones.
+    mutating func appendName(errno code: Int32) {
+        if let symbol = SystemError.symbol(code) {
+            append(symbol)
+        } else {
+            append("errno ")
+            append(Int(code))
         }
     }
 }

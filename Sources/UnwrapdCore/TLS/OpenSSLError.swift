@@ -29,17 +29,39 @@ public struct OpenSSLError: Error, Equatable, Sendable, CustomStringConvertible 
         while true {
             let code = ERR_get_error()
             if code == 0 { break }
-            reasons.append(describe(code))
+            reasons.append(String { $0.appendOpenSSLError(code) })
         }
         return reasons
     }
+}
 
-    /// `reason (library)` for one packed error code, e.g. `certificate verify failed (SSL routines)`.
-    static func describe(_ code: UInt) -> String {
+extension LogLine {
+    /// Appends every queued OpenSSL error as `reason (library)`, oldest first, separated by `; `, and empties the
+    /// queue. Returns how many there were.
+    mutating func appendOpenSSLErrorQueue() -> Int {
+        var count = 0
+        while true {
+            let code = ERR_get_error()
+            if code == 0 { return count }
+            if count > 0 { append("; ") }
+            appendOpenSSLError(code)
+            count += 1
+        }
+    }
+
+    /// Appends `reason (library)` for one packed error code, e.g. `certificate verify failed (SSL routines)`.
+    mutating func appendOpenSSLError(_ code: UInt) {
         let systemError = unwrapd_ERR_system_errno(code)
-        if systemError != 0 { return "\(SystemError.explanation(systemError)) (\(SystemError.name(systemError)))" }
-        let reason = ERR_reason_error_string(code).map { String(cString: $0) } ?? "error \(code & 0x7F_FFFF)"
-        guard let library = ERR_lib_error_string(code) else { return reason }
-        return "\(reason) (\(String(cString: library)))"
+        if systemError != 0 { return append(errno: systemError) }
+        if let reason = ERR_reason_error_string(code) {
+            append(cString: reason)
+        } else {
+            append("error ")
+            appendDecimal(UInt64(code & 0x7F_FFFF))
+        }
+        guard let library = ERR_lib_error_string(code) else { return }
+        append(" (")
+        append(cString: library)
+        append(")")
     }
 }

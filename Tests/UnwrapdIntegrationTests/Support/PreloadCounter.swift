@@ -63,14 +63,16 @@ struct CountedDaemon {
     private let daemon: DaemonProcess
     private let worker: pid_t
 
-    init(_ name: String, counting fixture: String, addressSpaceLimited: Bool = false) throws {
+    /// Starts the daemon with `arguments` added to its command line.
+    init(_ name: String, counting fixture: String, addressSpaceLimited: Bool = false, arguments: [String] = []) throws {
         directory = try TestDirectory(name)
         counter = try PreloadCounter(fixture, in: directory)
         let pem = try TestCertificates(in: directory).server([CountedDaemon.serverName, CountedDaemon.longServerName])
             .pemFile
         backend = try TestBackend(.echo)
         port = try Ports.freeTCPPort()
-        let arguments = ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)", pem]
+        let arguments =
+            ["-n", "1", "--frontend=[127.0.0.1]:\(port)", "--backend=\(backend.hitchAddress)"] + arguments + [pem]
         do {
             daemon = try DaemonProcess.start(
                 arguments, in: directory, addressSpaceLimited: addressSpaceLimited, environment: counter.environment)
@@ -95,6 +97,9 @@ struct CountedDaemon {
     func count<Counter: RawRepresentable>(_ counter: Counter) throws -> Int64 where Counter.RawValue == Int {
         try self.counter.count(counter.rawValue, of: worker)
     }
+
+    /// The lines of the daemon's log (stderr) so far that contain `text`.
+    func logLines(containing text: String) -> [String] { daemon.logLines(containing: text) }
 
     func stop() {
         daemon.kill()
