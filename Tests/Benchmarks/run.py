@@ -69,7 +69,7 @@ def parse_args(argv=None):
     p.add_argument("--no-profile", dest="profile", action="store_false",
                    help="no perf samples during the runs (the rows of where the CPU went stay empty)")
     p.add_argument("--side-by-side", action="store_true",
-                   help="both daemons at once, --runs rounds, for the handshake and keep-alive scenarios: CPU per "
+                   help="both daemons at once, --runs rounds, for the handshake, refusal and keep-alive scenarios: CPU per "
                         "operation without the machine's drift between runs (README, \"Side by side\")")
     args = p.parse_args(argv)
     args.runs = args.runs or (2 if args.quick else 5)
@@ -97,7 +97,8 @@ def parse_args(argv=None):
             args.scenarios = [s for s in SCENARIOS if s.kind in SIDE_BY_SIDE_KINDS]
         others = [s.name for s in args.scenarios if s.kind not in SIDE_BY_SIDE_KINDS]
         if others:
-            p.error(f"--side-by-side measures the handshake and keep-alive scenarios only, not {', '.join(others)}")
+            p.error(f"--side-by-side measures the handshake, refusal and keep-alive scenarios only, not "
+                    f"{', '.join(others)}")
         if args.update_readme:
             p.error("--side-by-side has no table for the README's Performance section")
         args.profile = False

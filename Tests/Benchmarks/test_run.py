@@ -231,6 +231,14 @@ class RefusedScenarioTests(unittest.TestCase):
         self.assertEqual(argv[argv.index("--ciphers") + 1], scenarios.REFUSED_CIPHER)
         self.assertIn("--expect-refusal", argv)
 
+    def test_it_runs_side_by_side_with_the_handshake_and_keep_alive_scenarios(self):
+        self.assertEqual([s.name for s in parse("--side-by-side", "--scenarios", "refused").scenarios], ["refused"])
+        default = [s.name for s in parse("--side-by-side").scenarios]
+        self.assertEqual(default, ["hs-ecdsa", "hs-rsa", "resume-tls13", "resume-tls13-stateful", "resume-tls12",
+                                   "keepalive", "refused"])
+        with self.assertRaisesRegex(SystemExit, "refusal and keep-alive scenarios only, not bulk"):
+            parse("--side-by-side", "--scenarios", "bulk")
+
     def test_the_other_handshake_scenarios_expect_completed_handshakes(self):
         for name in ("hs-ecdsa", "resume-tls12"):
             argv = self.client_argv(name)

@@ -18,8 +18,9 @@ from .procfs import cpu_times
 from .verdicts import sign_test_interval, stats
 from .workloads import conn_argv, response_size_error, wrk_report
 
-# The kinds of scenario measured side by side: new connections (tlsload) and keep-alive requests (wrk).
-KINDS = ("conn", "wrk")
+# The kinds of scenario measured side by side: new connections (tlsload), refused handshakes (tlsload
+# --expect-refusal: a handshake a daemon completes is a client-side error) and keep-alive requests (wrk).
+KINDS = ("conn", "refuse", "wrk")
 
 
 def shared(connections):
@@ -93,8 +94,8 @@ def one_round(bench, sc, index, ports, started, pool):
 
 
 def measure_handshakes(bench, sc, port, pids, log_path):
-    """New connections (full or resumed handshakes): tlsload with half of `--concurrency` in flight, reading the
-    daemon's CPU time over its measured window."""
+    """New connections (full, resumed or refused handshakes): tlsload with half of `--concurrency` in flight, reading
+    the daemon's CPU time over its measured window."""
     cfg = bench.cfg
     argv = conn_argv(bench, sc, port, pids, shared(cfg.concurrency))
     result = bench.tlsload_json(argv, cfg.warmup + cfg.duration + 60, log_path)
