@@ -61,9 +61,12 @@ public enum Unwrapd {
         let runtime: Runtime
         let shared: UnsafeMutablePointer<unwrapd_shared_counters>
         var pidFile: PidFile? = nil
+        let startDirectory: Int32
         do {
             runtime = try prepare(settings, forTest: false)
             let pidFilePath = settings.pidFile.map(AbsolutePath.of)
+            // Before --daemon moves to `/`: a reload reads the command line's relative paths from here.
+            startDirectory = unwrapd_open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
             if settings.daemonize { try Daemonizer.detach() }
             if let path = pidFilePath {
                 pidFile = PidFile(path: path)
@@ -74,7 +77,8 @@ public enum Unwrapd {
             return fail(error.description)
         }
         Signals.blockHandled()
-        var supervisor = Supervisor(runtime: runtime, arguments: arguments, shared: shared)
+        var supervisor = Supervisor(
+            runtime: runtime, arguments: arguments, startDirectory: startDirectory, shared: shared)
         let status = supervisor.run()
         pidFile?.remove()
         return status

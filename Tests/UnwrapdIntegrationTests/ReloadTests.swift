@@ -141,6 +141,41 @@ import Testing
         #expect(try fixture.exchange("new") == "new")
     }
 
+    /// `--daemon` moves the parent to `/`; a reload still reads a relative PEM path from where the daemon started
+    /// (here the test's directory, through `sh -c 'cd DIR && exec unwrapd ...'`).
+    @Test func aDetachedDaemonReloadsRelativePathsFromWhereItStarted() throws {
+        let fixture = try RelayFixture("reload-detached")
+        defer { fixture.stop() }
+        let log = fixture.directory.file("unwrapd.log")
+        let relativePEM = String(fixture.pem.dropFirst(fixture.directory.path.count + 1))
+        try #require(!relativePEM.hasPrefix("/") && access(fixture.directory.file(relativePEM), R_OK) == 0)
+        let detached = try DetachedDaemon.launch(
+            [
+                "-c", "cd \"$0\" && exec \"$@\"", fixture.directory.path, DaemonProcess.binaryPath,
+                "--frontend=\(fixture.frontendName)", "--backend=\(fixture.backend.hitchAddress)", "--daemon",
+                "--log-filename=\(log)", "-L", "2", relativePEM,
+            ],
+            in: fixture.directory, executable: "/bin/sh")
+        defer { detached.kill() }
+        let workers = detached.childPIDs()
+
+        try detached.sendSignal(SIGHUP)
+        let outcome = {
+            fixture.directory.read("unwrapd.log").split(separator: "\n")
+                .first { $0.contains("reloaded:") || $0.contains("reload failed") }
+        }
+        try waitUntil(
+            "the reload's outcome in \(log)", timeout: .seconds(10), details: fixture.directory.read("unwrapd.log")
+        ) { outcome() != nil }
+        #expect(outcome()?.contains("reloaded: listening on \(fixture.frontendName)") == true, "\(outcome() ?? "")")
+        try waitUntil("the replaced worker \(workers) to be gone", timeout: .seconds(5)) {
+            !detached.childPIDs().contains(where: workers.contains)
+        }
+        #expect(try fixture.exchange("detached") == "detached")
+        try detached.sendSignal(SIGTERM)
+        #expect(detached.waitForExit(timeout: .seconds(5)))
+    }
+
     /// What the reload changes takes effect: a frontend moved to another port (the old port closes once the
     /// replaced worker is gone) and the number of workers.
     @Test func aReloadMovesTheFrontendAndChangesTheWorkerCount() throws {

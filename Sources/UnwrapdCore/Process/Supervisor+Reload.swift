@@ -47,8 +47,17 @@ extension Supervisor {
         return next.summary
     }
 
-    /// The new configuration, prepared beside the running one.
+    /// The new configuration, prepared beside the running one, with relative paths read from the directory the
+    /// daemon started in.
     private func prepareSuccessor() throws(StartupError) -> Runtime {
+        let current = unwrapd_open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+        if startDirectory >= 0 { _ = fchdir(startDirectory) }
+        defer {
+            if current >= 0 {
+                _ = fchdir(current)
+                close(current)
+            }
+        }
         let invocation: Invocation
         do {
             invocation = try CommandLineParser.parse(arguments)

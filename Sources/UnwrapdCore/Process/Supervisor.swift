@@ -33,14 +33,22 @@ struct Supervisor {
     var runtime: Runtime
     /// The command line, read again (with its config file) on a reload.
     let arguments: [String]
+    /// The directory the daemon started in (a descriptor; -1 if it could not be opened), where a reload reads the
+    /// command line's relative paths from: `--daemon` moved the parent to `/`. Closed in every worker, which may run
+    /// in a chroot that a directory descriptor from outside would undo.
+    let startDirectory: Int32
     private let shared: UnsafeMutablePointer<unwrapd_shared_counters>
     private let policy = RespawnPolicy()
     var slots: [Slot]
     var retired: [RetiredWorker] = []
 
-    init(runtime: Runtime, arguments: [String], shared: UnsafeMutablePointer<unwrapd_shared_counters>) {
+    init(
+        runtime: Runtime, arguments: [String], startDirectory: Int32,
+        shared: UnsafeMutablePointer<unwrapd_shared_counters>
+    ) {
         self.runtime = runtime
         self.arguments = arguments
+        self.startDirectory = startDirectory
         self.shared = shared
         self.slots = Array(repeating: Slot(), count: runtime.workerCount)
     }
@@ -103,6 +111,7 @@ struct Supervisor {
             for slot in slots { if let other = slot.channel { close(other) } }
             for worker in retired { close(worker.channel) }
             for descriptor in inherited { close(descriptor) }
+            if startDirectory >= 0 { close(startDirectory) }
             WorkerProcess.run(slot: index, runtime: runtime, shared: shared, parent: parent, channel: channel.worker)
         default:
             close(channel.worker)
