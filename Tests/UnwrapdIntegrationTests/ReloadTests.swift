@@ -63,18 +63,23 @@ import Testing
     }
 
     /// The listening sockets of addresses still configured are the same ones (clients waiting in their queues are
-    /// not lost), and so are the session-ticket keys: a session from before the reload resumes after it.
-    @Test func aReloadKeepsTheListeningSocketsAndResumesEarlierSessions() throws {
+    /// not lost), and so are the session-ticket keys and the shared session cache: a session from before the reload
+    /// resumes after it, by a TLS 1.3 ticket, and with `--session-tickets=off` by a TLS 1.2 session ID.
+    @Test(arguments: [(TLSVersion.tls13, true), (.tls12, false)])
+    func aReloadKeepsTheListeningSocketsAndResumesEarlierSessions(version: TLSVersion, tickets: Bool) throws {
         let fixture = try RelayFixture("reload-keep")
         defer { fixture.stop() }
-        let daemon = try fixture.startDaemon(["-n", "2"])
+        let daemon = try fixture.startDaemon(["-n", "2", "--session-tickets=\(tickets ? "on" : "off")"])
         defer { daemon.kill() }
         let sockets = TCPSocketTable.listeningInodes(localPort: fixture.port)
         #expect(sockets.count == 2, "one listening socket per worker slot")
-        let options = TLSClientOptions(serverName: "a.example", minVersion: .tls13)
+        let options = TLSClientOptions(
+            serverName: "a.example", minVersion: version, maxVersion: version, sessionTickets: tickets)
         let first = try TLSTestClient(port: fixture.port, options: options)
         try first.handshake()
         let session = try first.resumableSession()
+        #expect(session.hasTicket == tickets)
+        #expect(try first.roundTrip("first") == "first")
         first.close()
 
         #expect(try reload(daemon).hasPrefix("listening on"))
@@ -85,7 +90,7 @@ import Testing
         let second = try TLSTestClient(port: fixture.port, options: resuming)
         defer { second.close() }
         try second.handshake()
-        #expect(second.sessionReused, "a ticket issued before the reload resumes after it")
+        #expect(second.sessionReused, "a session made before the reload resumes after it")
         #expect(try second.roundTrip("resumed") == "resumed")
     }
 
