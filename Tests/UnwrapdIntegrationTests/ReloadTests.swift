@@ -146,6 +146,41 @@ import Testing
         #expect(try fixture.exchange("new") == "new")
     }
 
+    /// With fewer workers after the reload, a replaced worker's listening socket closes with it: the clients still
+    /// waiting in its queue are taken by it first, not reset. The replaced workers are stopped (SIGSTOP) while the
+    /// clients connect, so that some of the 16 wait in the queue of the socket that goes (the kernel spreads them
+    /// over both sockets by their addresses).
+    @Test func clientsWaitingInTheQueueOfASocketThatGoesAreServed() throws {
+        let fixture = try RelayFixture("reload-queue")
+        defer { fixture.stop() }
+        func configure(workers: Int) throws -> String {
+            try DaemonProcess.configArgument(
+                [
+                    "frontend = \"\(fixture.frontendName)\"", "backend = \"\(fixture.backend.hitchAddress)\"",
+                    "pem-file = \"\(fixture.pem)\"", "workers = \(workers)",
+                ], in: fixture.directory)
+        }
+        let daemon = try DaemonProcess.start([try configure(workers: 2)], in: fixture.directory)
+        defer { daemon.kill() }
+        let replaced = daemon.childPIDs()
+        #expect(replaced.count == 2)
+        for worker in replaced { kill(worker, SIGSTOP) }
+        let waiting = try (0..<16).map { _ in try TLSTestClient(port: fixture.port) }
+        defer { for client in waiting { client.close() } }
+
+        _ = try configure(workers: 1)
+        let status = try reload(daemon)
+        for worker in replaced { kill(worker, SIGCONT) }
+        #expect(status.hasPrefix("listening on"), "STATUS=\(status)")
+        for (index, client) in waiting.enumerated() {
+            try client.handshake()
+            #expect(try client.roundTrip("waited \(index)") == "waited \(index)")
+        }
+        try waitUntil("the socket of the second worker to close", timeout: .seconds(5)) {
+            TCPSocketTable.listeningInodes(localPort: fixture.port).count == 1
+        }
+    }
+
     /// `--daemon` moves the parent to `/`; a reload still reads a relative PEM path from where the daemon started
     /// (here the test's directory, through `sh -c 'cd DIR && exec unwrapd ...'`).
     @Test func aDetachedDaemonReloadsRelativePathsFromWhereItStarted() throws {

@@ -28,13 +28,15 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
     /// 64 per event, as before, ran up to 64 handshake steps back to back: with RSA-2048 and 64 clients
     /// reconnecting, keep-alive requests on established connections waited 115 ms at the 99th percentile, against
     /// 7 ms now.)
-    func acceptConnection(from listener: UnsafeMutablePointer<ListenerWatcher>) {
+    /// Returns whether a client was taken (false: none waiting, or the caps or descriptors ran out).
+    @discardableResult
+    func acceptConnection(from listener: UnsafeMutablePointer<ListenerWatcher>) -> Bool {
         let openCounter = pointee.shared.openConnections
         guard pointee.openConnections < pointee.localConnectionLimit,
             unwrapd_atomic_increment_below(openCounter, pointee.globalConnectionLimit) == 1
         else {
             pauseAccepting(because: "the connection limit is reached")
-            return
+            return false
         }
         var address = SocketAddress()
         let descriptor = address.withUnsafeMutableSockAddr { storage, length in
@@ -46,16 +48,17 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
             let code = errno
             _ = unwrapd_atomic_add(openCounter, -1)
             switch code {
-            case EAGAIN, EINTR, ECONNABORTED, EPROTO: return  // none waiting, or that one gave up: the next event
+            case EAGAIN, EINTR, ECONNABORTED, EPROTO: return false  // none waiting, or that one gave up
             case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                 pauseAccepting(because: "accept: \(SystemError.explanation(code)) (\(SystemError.name(code)))")
             default:
                 Log.error("\(SystemError("accept", listener.pointee.frontend.pointee.name, code: code))")
             }
-            return
+            return false
         }
         ConnectionPointer.open(
             worker: self, frontend: listener.pointee.frontend, descriptor: descriptor, clientAddress: address)
+        return true
     }
 
     /// Stops accepting for a moment; accepting resumes when a connection of this worker closes or the pause ends
