@@ -217,23 +217,27 @@ import Testing
     }
 
     /// What the reload changes takes effect: a frontend moved to another port (the old port closes once the
-    /// replaced worker is gone) and the number of workers.
+    /// replaced worker is gone), the number of workers, and the log level of the new workers (`log-level = 3`: a
+    /// line per completed handshake).
     @Test func aReloadMovesTheFrontendAndChangesTheWorkerCount() throws {
         let fixture = try RelayFixture("reload-move")
         defer { fixture.stop() }
-        func configure(port: UInt16, workers: Int) throws -> String {
+        func configure(port: UInt16, workers: Int, logLevel: Int) throws -> String {
             try DaemonProcess.configArgument(
                 [
                     "frontend = \"[127.0.0.1]:\(port)\"", "backend = \"\(fixture.backend.hitchAddress)\"",
-                    "pem-file = \"\(fixture.pem)\"", "workers = \(workers)",
+                    "pem-file = \"\(fixture.pem)\"", "workers = \(workers)", "log-level = \(logLevel)",
                 ], in: fixture.directory)
         }
-        let daemon = try DaemonProcess.start([try configure(port: fixture.port, workers: 1)], in: fixture.directory)
+        let daemon = try DaemonProcess.start(
+            [try configure(port: fixture.port, workers: 1, logLevel: 1)], in: fixture.directory)
         defer { daemon.kill() }
         let replaced = daemon.childPIDs()
 
         let moved = try Ports.freeTCPPort()
-        _ = try configure(port: moved, workers: 2)
+        #expect(try fixture.exchange("before") == "before")
+        #expect(!daemon.logContains("handshake complete"))
+        _ = try configure(port: moved, workers: 2, logLevel: 3)
         #expect(try reload(daemon).hasPrefix("listening on [127.0.0.1]:\(moved)"))
         try waitUntil("the replaced worker \(replaced) to exit", timeout: .seconds(5)) {
             !daemon.childPIDs().contains(where: replaced.contains)
@@ -243,6 +247,7 @@ import Testing
         #expect(TCPSocketTable.listeningInodes(localPort: moved).count == 2)
         #expect(TCPSocketTable.listeningInodes(localPort: fixture.port).isEmpty, "the old port is closed")
         #expect(try fixture.exchange("moved", port: moved) == "moved")
+        try daemon.waitForLog(containing: "handshake complete")
         #expect(try daemon.stop() == .exited(0))
     }
 }

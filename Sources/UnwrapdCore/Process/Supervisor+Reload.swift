@@ -28,6 +28,7 @@ extension Supervisor {
         let previousSlots = slots
         runtime = next
         slots = Array(repeating: Slot(), count: next.workerCount)
+        Supervisor.applyLogLevels(of: next.settings)  // before the fork: the new workers log at the new levels
         let inherited = previousSlots.compactMap(\.channel) + previous.listenersDropped(by: next)
         for index in slots.indices { spawn(index, alsoClosing: inherited) }
         guard awaitWorkersReady() else {
@@ -36,13 +37,13 @@ extension Supervisor {
             next.release(replacedBy: previous)
             runtime = previous
             slots = previousSlots
+            Supervisor.applyLogLevels(of: previous.settings)
             reapWorkers()
             Log.error("reload failed: the new workers did not start; still serving the previous configuration")
             return "reload failed: the new workers did not start"
         }
         retire(previousSlots)
         previous.release(replacedBy: next)
-        Log.setLevels(LogLevel(rawValue: next.settings.logLevel) ?? .error, quiet: next.settings.quiet)
         Log.info("reloaded: \(next.summary)")
         return next.summary
     }
@@ -73,6 +74,11 @@ extension Supervisor {
             Log.error("reload: \(fixed.joined(separator: ", ")) changed; that takes effect at the next restart")
         }
         return next
+    }
+
+    /// `-L` and `-q` of `settings`, for this process and the workers it forks from now on.
+    private static func applyLogLevels(of settings: Settings) {
+        Log.setLevels(LogLevel(rawValue: settings.logLevel) ?? .error, quiet: settings.quiet)
     }
 
     /// Tells the workers of `previousSlots` that a reload replaced them, and watches them finish.
