@@ -2,7 +2,8 @@ import Testing
 
 @testable import UnwrapdCore
 
-/// What a reload (SIGHUP) cannot apply: the settings the parent uses once, before the first fork.
+/// What a reload (SIGHUP) cannot apply: the settings the parent uses once, before the first fork, and the options
+/// of the listening sockets it keeps.
 @Suite struct ReloadScopeTests {
     @Test func settingsTheWorkersUseNeedNoRestart() throws {
         let running = try runSettings("c.pem")
@@ -16,10 +17,13 @@ import Testing
         let running = try runSettings("c.pem")
         let successor = try runSettings(
             "--daemon", "--pidfile=/run/u.pid", "-l", "/var/log/u.log", "-s", "--syslog-facility=local0", "-C", "5",
-            "c.pem")
+            "-B", "512", "-k", "60", "--recv-bufsize=65536", "--send-bufsize=65536", "--enable-tcp-fastopen", "c.pem")
         #expect(
             running.changesNeedingRestart(in: successor)
-                == ["daemon", "pidfile", "log-filename", "syslog", "syslog-facility", "session-cache"])
+                == [
+                    "backlog", "keepalive", "recv-bufsize", "send-bufsize", "tcp-fastopen", "daemon", "pidfile",
+                    "log-filename", "syslog", "syslog-facility", "session-cache",
+                ])
         #expect(successor.changesNeedingRestart(in: successor).isEmpty)
     }
 }
