@@ -52,7 +52,8 @@ struct ByteWriter {
         appendMemory(of: value.bigEndian)
     }
 
-    /// Appends `value` in decimal, with leading zeros up to `minimumDigits` digits (`appendDecimal(7, minimumDigits: 3)`: `007`).
+    /// Appends `value` in decimal, with leading zeros up to `minimumDigits` digits
+    /// (`appendDecimal(7, minimumDigits: 3)`: `007`).
     mutating func appendDecimal(_ value: UInt64, minimumDigits: Int = 1) {
         var digits = 1
         var rest = value / 10

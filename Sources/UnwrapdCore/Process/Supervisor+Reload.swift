@@ -85,10 +85,8 @@ extension Supervisor {
     private mutating func retire(_ previousSlots: [Slot]) {
         let drainTimeout = Double(runtime.settings.drainTimeoutSeconds)
         for slot in previousSlots {
-            guard let pid = slot.pid, let channel = slot.channel else {
-                if let channel = slot.channel { close(channel) }
-                continue
-            }
+            // A slot without a process (waiting for its restart) has no channel either.
+            guard let pid = slot.pid, let channel = slot.channel else { continue }
             ControlChannel.send(.retire, on: channel)
             retired.append(
                 RetiredWorker(

@@ -219,11 +219,9 @@ struct Supervisor {
     }
 
     /// SIGTERM to every worker, wait for them (killing stragglers after `stopTimeout`), close the listeners.
-    private mutating func stop() {
+    private func stop() {
         SystemdNotifier.notify(["STOPPING=1"])
         Supervisor.terminate(slots.compactMap(\.pid) + retired.map(\.pid))
-        for index in slots.indices { slots[index].pid = nil }
-        retired.removeAll()
         runtime.closeListeners()
     }
 

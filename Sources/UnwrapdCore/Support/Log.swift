@@ -30,10 +30,11 @@ public enum Log {
     nonisolated(unsafe) static var tag = ""
     /// The level failures of single connections are logged at: errors, or info under `-q`.
     @exclusivity(unchecked) nonisolated(unsafe) static var connectionFailureLevel = LogLevel.error
-    /// The buffer each line of this process is written into: `LogLine.capacity` bytes, and one more for the NUL that
-    /// syslog(3) needs after the message. Allocated for the first line; a forked child writes into its own copy.
+    /// The buffer each line of this process is written into: `LogLine.capacity` bytes, the text and its newline (for
+    /// syslog(3) a NUL takes the newline's place). Allocated for the first line; a forked child writes into its own
+    /// copy.
     nonisolated(unsafe) private static let lineBuffer = UnsafeMutableRawBufferPointer.allocate(
-        byteCount: LogLine.capacity + 1, alignment: 1)
+        byteCount: LogLine.capacity, alignment: 1)
     /// This process's id as lines show it; 0 until the first line, and in a child just forked (`forgetProcessID`).
     @exclusivity(unchecked) nonisolated(unsafe) fileprivate static var processID: pid_t = 0
     nonisolated(unsafe) private static var forgetsProcessIDOnFork = false
