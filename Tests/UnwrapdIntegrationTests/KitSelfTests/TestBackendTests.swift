@@ -158,4 +158,25 @@ import Testing
             close(fd)
         }
     }
+
+    /// The kernel picks its own ports (a client's source port, a backend's port 0) from the ephemeral range; a
+    /// port handed out below it cannot be taken that way before the daemon binds it.
+    @Test func freePortsLieBelowTheEphemeralRange() throws {
+        for _ in 0..<20 {
+            let port = Int(try Ports.freeTCPPort())
+            #expect(Ports.range.contains(port) && port < Ports.ephemeralRange.lowerBound)
+        }
+    }
+
+    @Test func aPortAnotherSocketListensOnIsSkipped() throws {
+        let first = Int(try Ports.freeTCPPort())
+        var held: [Int: Int32] = [:]
+        defer { held.values.forEach { close($0) } }
+        for port in (first + 1)..<min(first + 21, Ports.range.upperBound) {
+            if let (fd, _) = try? Sockets.listen(on: .tcp(host: "127.0.0.1", port: UInt16(port))) { held[port] = fd }
+        }
+        #expect(held.count > 10)
+        let next = Int(try Ports.freeTCPPort())
+        #expect(held[next] == nil)
+    }
 }
