@@ -171,7 +171,7 @@ import Testing
     @Test func aPortAnotherSocketListensOnIsSkipped() throws {
         let first = Int(try Ports.freeTCPPort())
         var held: [Int: Int32] = [:]
-        defer { held.values.forEach { close($0) } }
+        defer { for fd in held.values { close(fd) } }
         for port in (first + 1)..<min(first + 21, Ports.range.upperBound) {
             if let (fd, _) = try? Sockets.listen(on: .tcp(host: "127.0.0.1", port: UInt16(port))) { held[port] = fd }
         }

@@ -31,15 +31,16 @@ enum Ports {
     static func freeTCPPort(host: String = "127.0.0.1") throws(SystemCallError) -> UInt16 {
         let probeHost = host == "*" ? "::" : host  // dual-stack: the port is free on IPv4 and IPv6
         for _ in 0..<200 {
-            let port = UInt16(cursor.withLock { offset in
-                defer { offset = (offset + 1) % range.count }
-                return range.lowerBound + offset
-            })
+            let port = UInt16(
+                cursor.withLock { offset in
+                    defer { offset = (offset + 1) % range.count }
+                    return range.lowerBound + offset
+                })
             do throws(SystemCallError) {
                 let (fd, _) = try Sockets.listen(on: .tcp(host: probeHost, port: port), backlog: 1)
                 close(fd)
                 return port
-            } catch where error.errno == EADDRINUSE {
+            } catch  where error.errno == EADDRINUSE {
                 continue  // another program's port
             }
         }
