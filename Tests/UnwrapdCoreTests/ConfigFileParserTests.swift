@@ -198,6 +198,7 @@ import Testing
             daemon = on
             pidfile = "/run/unwrapd.pid"
             drain-timeout = 30
+            connection-log-limit = 7
             log-level = 3
             log-filename = "/var/log/unwrapd.log"
             syslog = on
@@ -246,6 +247,7 @@ import Testing
         #expect(settings.daemonize)
         #expect(settings.pidFile == "/run/unwrapd.pid")
         #expect(settings.drainTimeoutSeconds == 30)
+        #expect(settings.connectionLogLimit == 7)
         #expect(settings.logLevel == 3)
         #expect(settings.logFile == "/var/log/unwrapd.log")
         #expect(settings.syslog)

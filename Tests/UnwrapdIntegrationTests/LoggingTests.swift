@@ -79,6 +79,35 @@ import Testing
         #expect(try fixture.exchange("quiet") == "quiet")
     }
 
+    /// `--connection-log-limit`: a client failing in a tight loop writes a few lines a second, and one line counts
+    /// the rest: at the end of their second (the timer), and what is left at the worker's end.
+    @Test func failuresPastTheLimitAreCountedInOneLine() throws {
+        let fixture = try RelayFixture("log-limit")
+        defer { fixture.stop() }
+        let daemon = try fixture.startDaemon(["--connection-log-limit=2"])
+        defer { daemon.kill() }
+
+        let attempts = 30
+        for _ in 0..<attempts { try fixture.failHandshake() }
+        try waitUntil("a line counting the left-out failures", timeout: .seconds(5), details: daemon.stderr) {
+            daemon.logContains("about failed connections")
+        }
+        #expect(try fixture.exchange("still served") == "still served")
+        #expect(try daemon.stop() == .exited(0))
+
+        let written = daemon.logLines(containing: "TLS handshake failed").count
+        let reports = daemon.logLines(containing: "about failed connections")
+        let leftOut = reports.compactMap { line in
+            line.firstMatch(
+                of: #/left out (\d+) lines? about failed connections \(connection-log-limit: at most 2 per second\)/#
+            )
+            .flatMap { Int($0.1) }
+        }
+        #expect(leftOut.count == reports.count, "a report line not as documented: \(reports)")
+        #expect(written + leftOut.reduce(0, +) == attempts, "log: \(daemon.stderr)")
+        #expect(written >= 2 && written < attempts, "log: \(daemon.stderr)")
+    }
+
     @Test func levelZeroIsSilent() throws {
         let fixture = try RelayFixture("log-silent")
         defer { fixture.stop() }

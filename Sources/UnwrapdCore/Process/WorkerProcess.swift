@@ -44,6 +44,7 @@ enum WorkerProcess {
 
         worker.stopAccepting()
         worker.closeAllConnections()
+        worker.reportLeftOutFailureLines()
         signals.deallocate()
         control.deallocate()
         Log.debug("stopped")
@@ -76,7 +77,8 @@ enum WorkerProcess {
                 handshakeTimeout: settings.handshakeTimeout, connectTimeout: settings.backendConnectTimeout,
                 ticketWait: Double(settings.ticketWaitMilliseconds) / 1000,
                 globalConnectionLimit: runtime.connectionLimit, localConnectionLimit: runtime.connectionsPerWorker,
-                coalesceWaitMicroseconds: settings.coalesceWaitMicroseconds))
+                coalesceWaitMicroseconds: settings.coalesceWaitMicroseconds,
+                failureLinesPerSecond: settings.connectionLogLimit))
 
         TicketHold.enabled = settings.ticketWaitMilliseconds > 0
         let own = runtime.listeners.filter { $0.workerSlot == slot }
@@ -94,6 +96,9 @@ enum WorkerProcess {
         let pauseTimer = worker.pointer(to: \.acceptPauseTimer)!
         unwrapd_ev_timer_init(pauseTimer, onAcceptPauseEnded, 0, 0)
         pauseTimer.pointee.data = UnsafeMutableRawPointer(worker)
+        let failureLogTimer = worker.pointer(to: \.failureLogTimer)!
+        unwrapd_ev_timer_init(failureLogTimer, onFailureLogReport, 0, 0)
+        failureLogTimer.pointee.data = UnsafeMutableRawPointer(worker)
         let flushWatcher = worker.pointer(to: \.flushWatcher)!
         unwrapd_ev_prepare_init(flushWatcher, onLoopPrepare)
         flushWatcher.pointee.data = UnsafeMutableRawPointer(worker)

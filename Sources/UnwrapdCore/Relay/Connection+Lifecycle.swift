@@ -91,12 +91,16 @@ extension UnsafeMutablePointer where Pointee == Connection {
 }
 
 extension UnsafeMutablePointer where Pointee == Connection {
-    /// Logs why the connection ends (errors at the level `-q` allows) and empties OpenSSL's error queue.
+    /// Logs why the connection ends (errors at the level `-q` allows, within `--connection-log-limit`) and empties
+    /// OpenSSL's error queue.
     func log(_ reason: CloseReason) {
-        let level = reason.level == .error ? Log.connectionFailureLevel : reason.level
-        Log.write(level) { line in
-            line.appendClient(pointee.clientAddress, on: pointee.frontend)
-            reason.write(to: &line, ssl: pointee.ssl, backend: pointee.worker.pointee.backend.name)
+        let isFailure = reason.level == .error
+        let level = isFailure ? Log.connectionFailureLevel : reason.level
+        if Log.isEnabled(level) && (!isFailure || pointee.worker.admitFailureLine()) {
+            Log.write(level) { line in
+                line.appendClient(pointee.clientAddress, on: pointee.frontend)
+                reason.write(to: &line, ssl: pointee.ssl, backend: pointee.worker.pointee.backend.name)
+            }
         }
         ERR_clear_error()
     }

@@ -81,11 +81,16 @@ struct WorkerContext {
     var pausesSinceLogged = 0
     /// `--backend-refresh`: fires every N seconds to re-resolve the backend host name.
     var backendRefreshTimer = ev_timer()
+    /// `--connection-log-limit`: which lines about failed connections are written, and the timer that reports the
+    /// ones left out (`FailureLogLimit.swift`).
+    var failureLog: FailureLogBudget
+    var failureLogTimer = ev_timer()
 
     init(
         loop: OpaquePointer, slot: Int, shared: UnsafeMutablePointer<unwrapd_shared_counters>,
         backend: BackendTarget, header: BackendHeaderOptions, handshakeTimeout: Double, connectTimeout: Double,
-        ticketWait: Double, globalConnectionLimit: Int, localConnectionLimit: Int, coalesceWaitMicroseconds: Int
+        ticketWait: Double, globalConnectionLimit: Int, localConnectionLimit: Int, coalesceWaitMicroseconds: Int,
+        failureLinesPerSecond: Int
     ) {
         self.loop = loop
         self.slot = slot
@@ -99,6 +104,7 @@ struct WorkerContext {
         self.globalConnectionLimit = globalConnectionLimit
         self.localConnectionLimit = localConnectionLimit
         self.holdPolicy = HoldPolicy(limitMicroseconds: coalesceWaitMicroseconds)
+        self.failureLog = FailureLogBudget(linesPerSecond: failureLinesPerSecond)
         self.listeners = UnsafeMutableBufferPointer(start: nil, count: 0)
     }
 }

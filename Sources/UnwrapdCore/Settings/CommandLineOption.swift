@@ -69,6 +69,7 @@ struct CommandLineOption: Sendable {
         CommandLineOption("quiet", short: "q", .optionalBoolean, .setting(.quiet)),
         CommandLineOption("log-level", short: "L", .required, .setting(.logLevel)),
         CommandLineOption("log-filename", short: "l", .required, .setting(.logFile)),
+        CommandLineOption("connection-log-limit", .required, .setting(.connectionLogLimit)),
         CommandLineOption("syslog", short: "s", .optionalBoolean, .setting(.syslog)),
         CommandLineOption("syslog-facility", .required, .setting(.syslogFacility)),
         CommandLineOption("daemon", .optionalBoolean, .setting(.daemon)),

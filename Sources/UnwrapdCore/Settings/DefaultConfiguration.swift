@@ -186,6 +186,9 @@ public enum DefaultConfiguration {
             # Also log to syslog, with this facility.
             syslog = \(onOff(defaults.syslog))
             syslog-facility = "\(defaults.syslogFacility)"
+            # (unwrapd) At most this many lines about failed connections per second and worker (a client retrying
+            # a failure in a tight loop); then one line says how many were left out. 0: no limit.
+            connection-log-limit = \(defaults.connectionLogLimit)
 
 
             ## Not supported yet: accepted for hitch configurations, refused with any value but these defaults

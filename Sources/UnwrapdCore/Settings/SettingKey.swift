@@ -54,6 +54,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case logFile = "log-filename"
     case syslog
     case syslogFacility = "syslog-facility"
+    case connectionLogLimit = "connection-log-limit"
     // Sessions.
     case sessionCache = "session-cache"
     case sessionTickets = "session-tickets"

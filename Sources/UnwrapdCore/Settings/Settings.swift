@@ -89,6 +89,9 @@ public struct Settings: Equatable, Sendable {
     /// `-s/--syslog`: also log to syslog, with `--syslog-facility`.
     public var syslog = false
     public var syslogFacility = "daemon"
+    /// `--connection-log-limit` (unwrapd's own): at most this many lines about failed connections per second and
+    /// worker; the rest are counted, and one line says how many were left out. 0: no limit, as hitch.
+    public var connectionLogLimit = 100
 
     /// Accepted for hitch compatibility, answered with "not supported yet" when set (see `unsupportedFeatures`).
     public var ocsp = OCSPOptions()

@@ -84,6 +84,10 @@ struct SettingsBuilder {
         case .logLevel: settings.logLevel = try parse(try SettingValue.logLevel(text))
         case .quiet: settings.quiet = try parse(try SettingValue.boolean(text))
         case .logFile: settings.logFile = SettingValue.optionalText(text)
+        case .connectionLogLimit:
+            settings.connectionLogLimit = try parse(
+                try SettingValue.integer(
+                    text, in: 0...1_000_000, expected: "lines per second up to 1000000, 0 for no limit"))
         case .syslog: settings.syslog = try parse(try SettingValue.boolean(text))
         case .syslogFacility:
             settings.syslogFacility =

@@ -155,6 +155,10 @@ public enum Usage {
                     Option(
                         "--syslog-facility=FACILITY", "Syslog facility to use (Default: \"\(defaults.syslogFacility)\")"
                     ),
+                    Option(
+                        "--connection-log-limit=N", "Log at most N failed connections per second and worker,",
+                        "then one line with how many were left out; 0: no limit",
+                        "(Default: \(defaults.connectionLogLimit)) (unwrapd)"),
                 ]),
             Section(
                 title: "OTHER OPTIONS",
