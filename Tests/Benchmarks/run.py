@@ -23,13 +23,13 @@ sys.dont_write_bytecode = True  # run as root: no root-owned __pycache__ in the 
 from bench import references
 from bench.machine import first_line, machine_info
 from bench.perf import perf_usable, profile_usable
-from bench.processes import cleanup, install_cleanup, note
+from bench.processes import cleanup, install_cleanup, note, run
 from bench.procfs import cpu_list
 from bench.rig import (
     CLIENT_OPENSSL_CONF, REPO, daemon_binary, free_port, http_get_plain, make_certificates, make_documents,
     start_backend)
 from bench.runner import Bench
-from bench.scenarios import BY_NAME, GROUP, SCENARIOS, SUITE13, Scenario
+from bench.scenarios import AS_OLDER_BUILDS_DO, BY_NAME, GROUP, SCENARIOS, SUITE13, Scenario
 from bench.side_by_side import KINDS as SIDE_BY_SIDE_KINDS, render_rounds, run_rounds, summarize_rounds
 from bench.summary import summarize
 from bench.table import render, update_readme
@@ -118,6 +118,22 @@ def second_daemon_refusal(cfg, version):
     return None
 
 
+def baseline_left_out(cfg, help_text):
+    """unwrapd's settings (--unwrapd-arg, the scenarios' own) the --baseline-unwrapd build is started without: those
+    its --help does not name and that only restate what older builds did (AS_OLDER_BUILDS_DO). Raises SystemExit
+    for another setting it does not know: without it the two builds would not be compared alike."""
+    left_out = set()
+    for arg in cfg.unwrapd_args + [a for sc in cfg.scenarios for a in sc.unwrapd_args]:
+        option = arg.split("=", 1)[0]
+        if not option.startswith("--") or re.search(re.escape(option) + r"(?![\w-])", help_text):
+            continue
+        if arg not in AS_OLDER_BUILDS_DO:
+            raise SystemExit(f"bench: --baseline-unwrapd {cfg.baseline_unwrapd} does not know {option} (its --help "
+                             f"does not name it): the two builds cannot be started alike")
+        left_out.add(arg)
+    return left_out
+
+
 def main():
     cfg = parse_args()
     install_cleanup()
@@ -135,6 +151,13 @@ def main():
     refusal = second_daemon_refusal(cfg, first_line([second_binary, "--version"]))
     if refusal:
         raise SystemExit(f"bench: {refusal}")
+    cfg.baseline_left_out = set()
+    if cfg.baseline_unwrapd:
+        help_text = run([cfg.baseline_unwrapd, "--help"], timeout=10).stdout
+        cfg.baseline_left_out = baseline_left_out(cfg, help_text)
+        for arg in sorted(cfg.baseline_left_out):
+            note(f"bench: the baseline build does not know {arg.split('=', 1)[0]}; started without {arg}, "
+                 f"as it behaves anyway")
     for tool in ("openssl", "wrk", "nginx", "taskset"):
         if not shutil.which(tool):
             raise SystemExit(f"bench: {tool} not found (make bench installs it)")

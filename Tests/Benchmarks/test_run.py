@@ -109,7 +109,7 @@ class SideBySideTests(unittest.TestCase):
 
 class DaemonCommandLineTests(unittest.TestCase):
     cfg = types.SimpleNamespace(unwrapd="/u", hitch="/h", baseline_unwrapd="/b", frontend_port=1, backend_port=2,
-                                pems={"ecdsa": "e.pem"}, unwrapd_args=["--log-level=3"])
+                                pems={"ecdsa": "e.pem"}, unwrapd_args=["--log-level=3"], baseline_left_out=set())
 
     def test_only_unwrapd_gets_its_own_settings_and_the_certificate_stays_last(self):
         stateful = scenarios.BY_NAME["resume-tls13-stateful"]
@@ -127,6 +127,27 @@ class DaemonCommandLineTests(unittest.TestCase):
             self.assertEqual(baseline, ["/b"] + unwrapd[1:], name)
         stateful = rig.daemon_argv(self.cfg, "baseline", scenarios.BY_NAME["resume-tls13-stateful"])
         self.assertEqual(stateful[-3:], ["--log-level=3", "--session-tickets=off", "e.pem"])
+
+    def test_refusals_are_logged_one_line_each_as_hitch_does(self):
+        refused = scenarios.BY_NAME["refused"]
+        self.assertIn("--connection-log-limit=0", rig.daemon_argv(self.cfg, "unwrapd", refused))
+        self.assertNotIn("--connection-log-limit=0", rig.daemon_argv(self.cfg, "hitch", refused))
+
+    def test_a_baseline_that_predates_a_restated_default_is_started_without_it(self):
+        refused = scenarios.BY_NAME["refused"]
+        old_help = "  --session-tickets[=on|off]  ...\n  --log-level=NUM\n"
+        cfg = types.SimpleNamespace(**vars(self.cfg), scenarios=[refused])
+        cfg.baseline_left_out = run.baseline_left_out(cfg, old_help)
+        self.assertEqual(cfg.baseline_left_out, {"--connection-log-limit=0"})
+        self.assertEqual(rig.daemon_argv(cfg, "baseline", refused)[-2:], ["--log-level=3", "e.pem"])
+        self.assertIn("--connection-log-limit=0", rig.daemon_argv(cfg, "unwrapd", refused))
+        self.assertEqual(run.baseline_left_out(cfg, old_help + "  --connection-log-limit=N\n"), set())
+
+    def test_a_baseline_that_lacks_another_setting_is_refused(self):
+        cfg = types.SimpleNamespace(**vars(self.cfg), scenarios=[scenarios.BY_NAME["resume-tls13-stateful"]])
+        with self.assertRaises(SystemExit) as raised:
+            run.baseline_left_out(cfg, "  --session-tickets-other\n  --log-level=NUM\n")
+        self.assertIn("does not know --session-tickets", str(raised.exception))
 
     def test_a_daemon_side_by_side_listens_on_the_port_it_is_given(self):
         argv = rig.daemon_argv(self.cfg, "hitch", scenarios.BY_NAME["hs-ecdsa"], port=7)

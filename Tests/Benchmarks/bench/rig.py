@@ -28,6 +28,8 @@ def daemon_argv(cfg, daemon, sc, port=None):
     both, then unwrapd's own settings (--unwrapd-arg and the scenario's; a baseline build gets them too), then the
     certificate."""
     own = [] if daemon == "hitch" else cfg.unwrapd_args + sc.unwrapd_args
+    if daemon == "baseline":
+        own = [arg for arg in own if arg not in cfg.baseline_left_out]
     return ([daemon_binary(cfg, daemon), "-n", str(sc.workers),
              "-f", f"[127.0.0.1]:{port or cfg.frontend_port}", "-b", f"[127.0.0.1]:{cfg.backend_port}", "-u", "nobody"]
             + own + [cfg.pems[sc.cert]])
