@@ -7,4 +7,5 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #endif

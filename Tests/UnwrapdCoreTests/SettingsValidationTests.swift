@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test(arguments: [
-        #"ocsp-dir = "/var/cache/ocsp""#, "ocsp-verify-staple = on", "ocsp-connect-tmo = 5", "ocsp-resp-tmo = 5",
+        #"ocsp-dir = "/var/cache/ocsp""#, "ocsp-connect-tmo = 5", "ocsp-resp-tmo = 5",
         "ocsp-refresh-interval = 60", #"ssl-engine = "rdrand""#,
         #"shared-cache-listen = "[*]:9000""#, #"shared-cache-peer = "[10.0.0.2]:9000""#, #"shared-cache-if = "eth0""#,
     ])
@@ -36,13 +36,21 @@ import Testing
         #expect(configError("workers = 1\n\(line)") == "test.conf:2: \(key): not supported yet by unwrapd")
     }
 
-    @Test func ocspInsidePemFileBlocks() {
-        #expect(
-            configError("pem-file = {\n cert = \"a.pem\"\n ocsp-resp-file = \"a.ocsp\"\n}")
-                == "test.conf:3: ocsp-resp-file: not supported yet by unwrapd")
-        #expect(
-            configError("frontend = {\n port = 1\n pem-file = {\n  cert = \"a.pem\"\n  ocsp-verify-staple = yes\n }\n}")
-                == "test.conf:5: ocsp-verify-staple: not supported yet by unwrapd")
+    /// Stapling pre-fetched responses is supported: `ocsp-resp-file` and `ocsp-verify-staple` (in a `pem-file` block
+    /// or for all), and `ocsp-dir = ""`, which turns hitch's automatic fetching off.
+    @Test func stapledResponsesFromFilesAreSupported() throws {
+        let inBlock = try configSettings(
+            "frontend = {\n port = 1\n pem-file = {\n  cert = \"a.pem\"\n  ocsp-resp-file = \"a.ocsp\"\n"
+                + "  ocsp-verify-staple = yes\n }\n}")
+        #expect(inBlock.unsupportedFeatures.isEmpty)
+        #expect(inBlock.frontends.first?.certificates.first?.ocspResponsePath == "a.ocsp")
+        #expect(inBlock.frontends.first?.certificates.first?.ocspVerifyStaple == true)
+        let global = try configSettings(
+            "ocsp-verify-staple = on\nocsp-dir = \"\"\npem-file = { cert = \"a.pem\" ocsp-resp-file = \"a.ocsp\" }")
+        #expect(global.unsupportedFeatures.isEmpty)
+        #expect(global.ocsp.verifyStaple)
+        #expect(global.certificates.first?.ocspResponsePath == "a.ocsp")
+        #expect(try runSettings("--ocsp-dir=", "c.pem").unsupportedFeatures.isEmpty)
     }
 
     @Test func defaultValuesAreNoUseOfAFeature() throws {
@@ -62,12 +70,6 @@ import Testing
             let settings = try runSettings("--config=\(path)", "--ocsp-dir=/var/lib/hitch/")
             #expect(settings.ocsp.directory == "/var/lib/hitch/")
         }
-    }
-
-    @Test func ocspKeysMarkTheOptionsConfigured() throws {
-        #expect(try !configSettings("workers = 1").ocsp.configured)
-        #expect(try configSettings("ocsp-resp-tmo = 10").ocsp.configured)
-        #expect(try configSettings("pem-file = { cert = \"a.pem\" ocsp-verify-staple = off }").ocsp.configured)
     }
 }
 

@@ -7,13 +7,6 @@ import Testing
 /// load leaves the running one in place. Each reload is awaited on systemd's protocol (`RELOADING=1`, then
 /// `READY=1` with the outcome in `STATUS=`), as systemd itself waits for it.
 @Suite struct ReloadTests {
-    /// Sends SIGHUP and waits until the reload finished; returns its `STATUS=`.
-    private func reload(_ daemon: DaemonProcess) throws -> String {
-        try daemon.sendSignal(SIGHUP)
-        try daemon.waitForNotification("RELOADING=1") { $0["RELOADING"] == "1" }
-        return try daemon.waitForNotification("READY=1 after the reload") { $0.isReady }["STATUS"] ?? ""
-    }
-
     /// The common name of the certificate the frontend serves a client that sends no SNI name.
     private func servedName(_ fixture: RelayFixture, port: UInt16? = nil) throws -> String? {
         let client = try TLSTestClient(port: port ?? fixture.port)
@@ -42,7 +35,7 @@ import Testing
         #expect(try open.roundTrip("before") == "before")
 
         _ = try install(try fixture.certificates.server(["b.example"]).pemFile, in: fixture)
-        let status = try reload(daemon)
+        let status = try daemon.reload()
         #expect(status.hasPrefix("listening on \(fixture.frontendName)"), "STATUS=\(status)")
 
         #expect(try servedName(fixture) == "b.example")
@@ -82,7 +75,7 @@ import Testing
         #expect(try first.roundTrip("first") == "first")
         first.close()
 
-        #expect(try reload(daemon).hasPrefix("listening on"))
+        #expect(try daemon.reload().hasPrefix("listening on"))
 
         #expect(TCPSocketTable.listeningInodes(localPort: fixture.port) == sockets)
         var resuming = options
@@ -108,7 +101,7 @@ import Testing
         let workers = daemon.childPIDs()
 
         _ = try fixture.directory.write("not a certificate\n", to: "site.pem")
-        let status = try reload(daemon)
+        let status = try daemon.reload()
         #expect(status.hasPrefix("reload failed: "), "STATUS=\(status)")
         let lines = daemon.logLines(containing: "reload failed")
         #expect(lines.count == 1 && lines[0].contains(site), "the line names the file: \(lines)")
@@ -117,7 +110,7 @@ import Testing
         _ = try install(fixture.pem, in: fixture)
         _ = try fixture.directory.write(
             "frontend = \"\(fixture.frontendName)\"\nworkers = none\n", to: "unwrapd.conf")
-        #expect(try reload(daemon).hasPrefix("reload failed: "))
+        #expect(try daemon.reload().hasPrefix("reload failed: "))
         #expect(daemon.logContains("unwrapd.conf:2"), "the line names file and line: \(daemon.stderr)")
 
         #expect(daemon.childPIDs() == workers, "the running workers stay")
@@ -135,7 +128,7 @@ import Testing
         let open = try fixture.connectedClient()
         #expect(try open.roundTrip("before") == "before")
 
-        #expect(try reload(daemon).hasPrefix("listening on"))
+        #expect(try daemon.reload().hasPrefix("listening on"))
         #expect(replaced.allSatisfy(DaemonProcess.isAlive), "the replaced worker serves its connection on")
         let end = try open.readToEnd(timeout: .seconds(5)).end
         #expect(end == .eof, "the replaced worker closes the connection once the drain timeout passed")
@@ -169,7 +162,7 @@ import Testing
         defer { for client in waiting { client.close() } }
 
         _ = try configure(workers: 1)
-        let status = try reload(daemon)
+        let status = try daemon.reload()
         for worker in replaced { kill(worker, SIGCONT) }
         #expect(status.hasPrefix("listening on"), "STATUS=\(status)")
         for (index, client) in waiting.enumerated() {
@@ -238,7 +231,7 @@ import Testing
         #expect(try fixture.exchange("before") == "before")
         #expect(!daemon.logContains("handshake complete"))
         _ = try configure(port: moved, workers: 2, logLevel: 3)
-        #expect(try reload(daemon).hasPrefix("listening on [127.0.0.1]:\(moved)"))
+        #expect(try daemon.reload().hasPrefix("listening on [127.0.0.1]:\(moved)"))
         try waitUntil("the replaced worker \(replaced) to exit", timeout: .seconds(5)) {
             !daemon.childPIDs().contains(where: replaced.contains)
         }

@@ -81,6 +81,24 @@ static inline int unwrapd_SSL_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, u
     return (int)SSL_CTX_set_tlsext_servername_arg(ctx, arg);
 }
 
+// MARK: - OCSP stapling (ctrl macros)
+
+typedef int (*unwrapd_status_cb)(SSL *ssl, void *arg);
+static inline int unwrapd_SSL_CTX_set_tlsext_status_cb(SSL_CTX *ctx, unwrapd_status_cb cb, void *arg) {
+    if (SSL_CTX_set_tlsext_status_cb(ctx, cb) != 1) return 0;
+    return (int)SSL_CTX_set_tlsext_status_arg(ctx, arg);
+}
+/// Hands `response` (from OPENSSL_malloc; OpenSSL frees it) to the session as its stapled OCSP response.
+static inline int unwrapd_SSL_set_tlsext_status_ocsp_resp(SSL *ssl, unsigned char *response, long length) {
+    return (int)SSL_set_tlsext_status_ocsp_resp(ssl, response, length);
+}
+static inline void *unwrapd_OPENSSL_malloc(size_t size) { return OPENSSL_malloc(size); }
+/// The chain certificates loaded with the context's certificate (not the certificate itself); NULL if none.
+static inline STACK_OF(X509) *unwrapd_SSL_CTX_get0_chain_certs(SSL_CTX *ctx) {
+    STACK_OF(X509) *chain = NULL;
+    return SSL_CTX_get0_chain_certs(ctx, &chain) == 1 ? chain : NULL;
+}
+
 // MARK: - Certificates: the DNS names of a certificate (SAN dNSName entries, else the subject CN)
 
 /// Calls `visit(name, length, context)` for each DNS name of `cert`: every subjectAltName dNSName, or the subject

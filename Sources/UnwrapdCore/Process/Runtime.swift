@@ -152,7 +152,8 @@ struct Runtime {
                         "frontend \(frontend.displayName): no certificate (give a PEM file on the command line, "
                             + "pem-file or pem-dir)")
                 }
-                let builder = ServerContextBuilder(options: options, alpn: alpn, ticketKeys: ticketKeys)
+                let builder = ServerContextBuilder(
+                    options: options, alpn: alpn, ticketKeys: ticketKeys, verifiesStaples: settings.ocsp.verifyStaple)
                 let tls: UnsafeMutablePointer<FrontendTLS>
                 do {
                     tls = try FrontendTLS.allocate(

@@ -103,11 +103,9 @@ private struct ConfigFileInterpreter {
                 certificate.privateKeyPath = SettingValue.optionalText(text)
             case .ocspResponseFile:
                 certificate.ocspResponsePath = SettingValue.optionalText(text)
-                builder.noteCertificateOCSPSetting(key, at: location)
             case .ocspVerifyStaple:
                 certificate.ocspVerifyStaple = try SettingsError.parsing(
                     key.rawValue, at: location, try SettingValue.boolean(text))
-                builder.noteCertificateOCSPSetting(key, at: location)
             default:
                 certificate.clientVerify = try SettingsError.parsing(
                     key.rawValue, at: location, try SettingValue.clientVerify(text))

@@ -54,9 +54,13 @@ public enum DefaultConfiguration {
             #     cert = "/etc/unwrapd/example.com.crt"
             #     private-key = "/etc/unwrapd/example.com.key"
             #     client-verify = required   # overrides client-verify when this certificate is chosen
-            #     ocsp-resp-file = "/etc/unwrapd/example.com.ocsp"   # not supported yet
-            #     ocsp-verify-staple = on                            # not supported yet
+            #     ocsp-resp-file = "/etc/unwrapd/example.com.ocsp"   # DER OCSP response to staple; reread on reload
+            #     ocsp-verify-staple = on   # overrides ocsp-verify-staple for this certificate's response
             # }
+
+            # Check that the ocsp-resp-file responses are signed by a responder the system's trust store
+            # (SSL_CERT_FILE, SSL_CERT_DIR) accepts.
+            ocsp-verify-staple = \(onOff(ocsp.verifyStaple))
 
             # Every file in this directory (matching pem-dir-glob, if set) is a certificate, in lexicographic
             # order, before the pem-file ones.
@@ -193,8 +197,7 @@ public enum DefaultConfiguration {
 
             ## Not supported yet: accepted for hitch configurations, refused with any value but these defaults
 
-            # ocsp-dir = "\(ocsp.directory)"
-            # ocsp-verify-staple = \(onOff(ocsp.verifyStaple))
+            # ocsp-dir = "\(ocsp.directory)"   # or "", which turns the fetching of OCSP responses off
             # ocsp-connect-tmo = \(seconds(ocsp.connectTimeout))
             # ocsp-resp-tmo = \(seconds(ocsp.responseTimeout))
             # ocsp-refresh-interval = \(seconds(ocsp.refreshInterval))

@@ -93,8 +93,9 @@ public struct Settings: Equatable, Sendable {
     /// worker; the rest are counted, and one line says how many were left out. 0: no limit, as hitch.
     public var connectionLogLimit = 100
 
-    /// Accepted for hitch compatibility, answered with "not supported yet" when set (see `unsupportedFeatures`).
+    /// OCSP: `ocsp-verify-staple` applies; the automatic fetching is accepted and refused (`unsupportedFeatures`).
     public var ocsp = OCSPOptions()
+    /// Accepted for hitch compatibility, answered with "not supported yet" when set (see `unsupportedFeatures`).
     public var sslEngine: String? = nil
     public var sharedCacheListen: String? = nil
     public var sharedCachePeers: [String] = []
@@ -249,15 +250,16 @@ public struct TLSOverrides: Equatable, Sendable {
     public init() {}
 }
 
-/// OCSP stapling settings (accepted, not yet acted on).
+/// OCSP stapling settings. Stapled responses come from `ocsp-resp-file`s (`CertificateSource`); `verifyStaple`
+/// checks their signatures. The rest configure hitch's automatic fetching of responses, not supported yet: only
+/// their defaults (and `ocsp-dir = ""`, which turns that fetching off) are accepted.
 public struct OCSPOptions: Equatable, Sendable {
     public var directory = "/var/lib/hitch/"
+    /// `ocsp-verify-staple`: a stapled response must verify against the system's trust store.
     public var verifyStaple = false
     public var connectTimeout: Double = 4
     public var responseTimeout: Double = 10
     public var refreshInterval: Double = 1800
-    /// True when any `ocsp-*` key or flag was given explicitly.
-    public var configured = false
 
     public init() {}
 }

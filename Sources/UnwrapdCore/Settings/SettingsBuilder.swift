@@ -94,19 +94,14 @@ struct SettingsBuilder {
                 text.isEmpty ? Settings().syslogFacility : try parse(try SettingValue.syslogFacility(text))
         case .ocspDirectory:
             settings.ocsp.directory = SettingValue.optionalText(text) ?? OCSPOptions().directory
-            settings.ocsp.configured = true
         case .ocspVerifyStaple:
             settings.ocsp.verifyStaple = try parse(try SettingValue.boolean(text))
-            settings.ocsp.configured = true
         case .ocspConnectTimeout:
             settings.ocsp.connectTimeout = try parse(try SettingValue.seconds(text))
-            settings.ocsp.configured = true
         case .ocspResponseTimeout:
             settings.ocsp.responseTimeout = try parse(try SettingValue.seconds(text))
-            settings.ocsp.configured = true
         case .ocspRefreshInterval:
             settings.ocsp.refreshInterval = try parse(try SettingValue.seconds(text))
-            settings.ocsp.configured = true
         case .sslEngine: settings.sslEngine = SettingValue.optionalText(text)
         case .sessionCache:
             settings.sessionCacheSize = try parse(
@@ -142,13 +137,6 @@ struct SettingsBuilder {
     mutating func addCertificate(_ certificate: CertificateSource, at location: SettingsError.Location) {
         settings.certificates.append(certificate)
         certificateOrigins.append(location)
-    }
-
-    /// Records that an OCSP setting of a `pem-file` block (`ocsp-resp-file`, `ocsp-verify-staple`) was given, and
-    /// where, for the checks of the whole.
-    mutating func noteCertificateOCSPSetting(_ key: SettingKey, at location: SettingsError.Location) {
-        origins[key] = location
-        settings.ocsp.configured = true
     }
 
     /// write-ip, write-proxy-v1, write-proxy-v2 (= write-proxy) and proxy-proxy exclude each other, as in hitch:

@@ -73,10 +73,10 @@ extension CertificateSource {
 extension Settings {
     /// The features given a non-default value that unwrapd accepts for hitch compatibility but does not implement
     /// yet, in a fixed order. A value equal to the default (`ocsp-dir = "/var/lib/hitch/"`, `ssl-engine = ""`) is
-    /// not a use of the feature.
+    /// not a use of the feature; nor is `ocsp-dir = ""` (hitch's way to turn automatic OCSP fetching off), which
+    /// reads as the default.
     var unsupportedFeatures: [SettingKey] {
         let defaults = OCSPOptions()
-        let allCertificates = certificates + frontends.flatMap(\.certificates)
         let used: [(SettingKey, Bool)] = [
             (.client, clientMode),
             (.sslEngine, sslEngine != nil),
@@ -84,11 +84,9 @@ extension Settings {
             (.sharedCachePeer, !sharedCachePeers.isEmpty),
             (.sharedCacheInterface, sharedCacheInterface != nil),
             (.ocspDirectory, ocsp.directory != defaults.directory),
-            (.ocspVerifyStaple, ocsp.verifyStaple || allCertificates.contains { $0.ocspVerifyStaple == true }),
             (.ocspConnectTimeout, ocsp.connectTimeout != defaults.connectTimeout),
             (.ocspResponseTimeout, ocsp.responseTimeout != defaults.responseTimeout),
             (.ocspRefreshInterval, ocsp.refreshInterval != defaults.refreshInterval),
-            (.ocspResponseFile, allCertificates.contains { $0.ocspResponsePath != nil }),
         ]
         return used.filter(\.1).map(\.0)
     }

@@ -21,7 +21,7 @@ struct FrontendTLS {
         do {
             for certificate in certificates { contexts.append(try builder.makeContext(for: certificate)) }
         } catch {
-            for context in contexts { SSL_CTX_free(context.handle) }
+            for context in contexts { context.release() }
             throw error
         }
         guard let last = contexts.last else { throw .invalid("no certificate configured for this frontend") }
@@ -39,7 +39,7 @@ struct FrontendTLS {
 
     /// Frees the contexts and the allocation (on reload, once no session uses them).
     static func release(_ pointer: UnsafeMutablePointer<FrontendTLS>) {
-        for context in pointer.pointee.contexts { SSL_CTX_free(context.handle) }
+        for context in pointer.pointee.contexts { context.release() }
         pointer.deinitialize(count: 1)
         pointer.deallocate()
     }

@@ -12,6 +12,14 @@ struct ServerContext {
     /// The certificate's DNS names (SAN dNSName, else the subject CN), lowercased, as SNI matches them.
     let names: [String]
     let source: CertificateSource
+    /// The OCSP response stapled for this certificate (`ocsp-resp-file`), if any.
+    let staple: UnsafeMutablePointer<OCSPStaple>?
+
+    /// Frees the OpenSSL context and the staple (on reload, once no session uses them; or when setup fails).
+    func release() {
+        SSL_CTX_free(handle)
+        if let staple { OCSPStaple.release(staple) }
+    }
 }
 
 /// Builds `ServerContext`s: protocol versions, ciphers, options and modes from the effective TLS settings of a
@@ -22,6 +30,8 @@ struct ServerContextBuilder {
     /// The keys of stateless session tickets; nil with `session-tickets = off` (OpenSSL's `SSL_OP_NO_TICKET`: TLS 1.2
     /// resumes by session ID, TLS 1.3 tickets name a session in the session cache).
     let ticketKeys: TicketKeys?
+    /// `ocsp-verify-staple` outside `pem-file` blocks: verify the stapled responses of certificates that do not say.
+    let verifiesStaples: Bool
 
     /// A context for `certificate`, or a one-line error naming the file and what is wrong with it.
     func makeContext(for certificate: CertificateSource) throws(StartupError) -> ServerContext {
@@ -40,7 +50,14 @@ struct ServerContextBuilder {
             TicketHold.install(in: context)
             alpn?.install(in: context)
             let names = try CertificateNames.of(context: context, path: certificate.path)
-            return ServerContext(handle: context, names: names, source: certificate)
+            var staple: UnsafeMutablePointer<OCSPStaple>? = nil
+            if let path = certificate.ocspResponsePath {
+                let verify = certificate.ocspVerifyStaple ?? verifiesStaples
+                staple = try OCSPStaple.load(
+                    from: path, for: context, certificatePath: certificate.path, verify: verify)
+                OCSPStaple.install(staple!, in: context)
+            }
+            return ServerContext(handle: context, names: names, source: certificate, staple: staple)
         } catch {
             SSL_CTX_free(context)
             throw error

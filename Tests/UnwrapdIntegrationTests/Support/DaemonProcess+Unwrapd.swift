@@ -1,3 +1,5 @@
+import Glibc
+
 /// Starting the real unwrapd the way most TLS tests want it: listening on a fresh loopback port, relaying to a
 /// `TestBackend`; the test adds the certificates and the flags it is about (or `--config=FILE`).
 extension DaemonProcess {
@@ -33,5 +35,13 @@ extension DaemonProcess {
         -> String
     {
         "--config=" + (try directory.write(lines.joined(separator: "\n") + "\n", to: name))
+    }
+
+    /// Sends SIGHUP and waits until the reload finished, as systemd waits for it (`RELOADING=1`, then `READY=1`);
+    /// returns its `STATUS=`.
+    func reload() throws -> String {
+        try sendSignal(SIGHUP)
+        try waitForNotification("RELOADING=1") { $0["RELOADING"] == "1" }
+        return try waitForNotification("READY=1 after the reload") { $0.isReady }["STATUS"] ?? ""
     }
 }

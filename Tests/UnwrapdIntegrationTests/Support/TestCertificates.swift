@@ -17,7 +17,7 @@ final class TestCertificates: Sendable {
     let intermediateFile: String
     /// The CA certificate that issues client certificates: what the daemon verifies clients against.
     let clientCAFile: String
-    private let authorities: CertificateAuthorities
+    let authorities: CertificateAuthorities
     private let counter = Mutex(0)
 
     init(in directory: TestDirectory) throws {

@@ -4,7 +4,7 @@ import Testing
 
 @testable import UnwrapdCore
 
-@Suite struct TextFileTests {
+@Suite struct FileContentsTests {
     @Test func readsTheWholeFile() throws {
         let text = String(repeating: "0123456789abcdef\n", count: 5000) + "é end"
         try withConfigFile(text) { path in

@@ -1,8 +1,8 @@
 import CUnwrapdShims
 import Glibc
 
-/// The contents of the file at `path` as text (invalid UTF-8 is replaced, not rejected), read with open/read/close.
-func readTextFile(_ path: String) throws(SystemError) -> String {
+/// The contents of the file at `path`, read with open/read/close.
+func readFile(_ path: String) throws(SystemError) -> [UInt8] {
     let descriptor = unwrapd_open(path, O_RDONLY | O_CLOEXEC, 0)
     guard descriptor >= 0 else { throw SystemError("open", path) }
     defer { close(descriptor) }
@@ -17,5 +17,10 @@ func readTextFile(_ path: String) throws(SystemError) -> String {
         }
         bytes.append(contentsOf: chunk[..<count])
     }
-    return String(decoding: bytes, as: UTF8.self)
+    return bytes
+}
+
+/// The contents of the file at `path` as text (invalid UTF-8 is replaced, not rejected).
+func readTextFile(_ path: String) throws(SystemError) -> String {
+    String(decoding: try readFile(path), as: UTF8.self)
 }
