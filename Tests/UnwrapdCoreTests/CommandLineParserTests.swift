@@ -147,6 +147,8 @@ import Testing
         #expect(try runSettings("--drain-timeout=0", "c.pem").drainTimeoutSeconds == 0)
         #expect(try runSettings("--drain-timeout", "3600", "c.pem").drainTimeoutSeconds == 3600)
         #expect(try runSettings("c.pem").connectionLogLimit == 100)
+        #expect(try runSettings("c.pem").ticketKeyRotationSeconds == 3600)
+        #expect(try runSettings("--ticket-key-rotation=0", "c.pem").ticketKeyRotationSeconds == 0)
         #expect(try runSettings("--connection-log-limit=0", "c.pem").connectionLogLimit == 0)
         #expect(try runSettings("--connection-log-limit", "5", "c.pem").connectionLogLimit == 5)
         #expect(try !runSettings("--session-tickets=off", "c.pem").sessionTickets)
@@ -202,6 +204,9 @@ import Testing
         #expect(
             commandLineError("--coalesce-wait=100001", "c.pem")
                 == #"--coalesce-wait: expected microseconds up to 100000, 0 to disable, found "100001""#)
+        #expect(
+            commandLineError("--ticket-key-rotation=1h", "c.pem")
+                == #"--ticket-key-rotation: expected a number of seconds, 0 for never, found "1h""#)
         #expect(
             commandLineError("--connection-log-limit=lots", "c.pem")
                 == #"--connection-log-limit: expected lines per second up to 1000000, 0 for no limit, found "lots""#)

@@ -199,6 +199,7 @@ import Testing
             pidfile = "/run/unwrapd.pid"
             drain-timeout = 30
             connection-log-limit = 7
+            ticket-key-rotation = 600
             log-level = 3
             log-filename = "/var/log/unwrapd.log"
             syslog = on
@@ -248,6 +249,7 @@ import Testing
         #expect(settings.pidFile == "/run/unwrapd.pid")
         #expect(settings.drainTimeoutSeconds == 30)
         #expect(settings.connectionLogLimit == 7)
+        #expect(settings.ticketKeyRotationSeconds == 600)
         #expect(settings.logLevel == 3)
         #expect(settings.logFile == "/var/log/unwrapd.log")
         #expect(settings.syslog)

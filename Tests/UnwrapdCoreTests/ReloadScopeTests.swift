@@ -9,7 +9,7 @@ import Testing
         let running = try runSettings("c.pem")
         let successor = try runSettings(
             "-n", "4", "--backend=[10.0.0.1]:80", "--drain-timeout=5", "-u", "nobody", "-L", "3", "--write-proxy-v2",
-            "--connection-log-limit=5", "--session-tickets=off", "other.pem")
+            "--connection-log-limit=5", "--ticket-key-rotation=60", "--session-tickets=off", "other.pem")
         #expect(running.changesNeedingRestart(in: successor).isEmpty)
     }
 

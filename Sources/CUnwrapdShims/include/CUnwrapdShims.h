@@ -57,9 +57,6 @@ static inline int unwrapd_SSL_CTX_set_dh_auto(SSL_CTX *ctx, int onoff) { return 
 static inline long unwrapd_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_session_cache_mode(ctx, mode);
 }
-static inline int unwrapd_SSL_CTX_set_tlsext_ticket_keys(SSL_CTX *ctx, unsigned char *keys, long length) {
-    return (int)SSL_CTX_set_tlsext_ticket_keys(ctx, keys, length);
-}
 static inline long unwrapd_SSL_num_renegotiations(SSL *ssl) { return SSL_num_renegotiations(ssl); }
 static inline long unwrapd_SSL_session_reused(SSL *ssl) { return SSL_session_reused(ssl); }
 static inline int unwrapd_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
@@ -74,6 +71,12 @@ static inline long unwrapd_BIO_get_mem_data(BIO *bio, char **data) { return BIO_
 static inline void unwrapd_BIO_set_retry_read(BIO *bio) { BIO_set_retry_read(bio); }
 static inline void unwrapd_BIO_set_retry_write(BIO *bio) { BIO_set_retry_write(bio); }
 static inline void unwrapd_BIO_clear_retry_flags(BIO *bio) { BIO_clear_retry_flags(bio); }
+
+typedef int (*unwrapd_ticket_key_cb)(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher,
+                                     EVP_MAC_CTX *mac, int encrypt);
+static inline int unwrapd_SSL_CTX_set_tlsext_ticket_key_evp_cb(SSL_CTX *ctx, unwrapd_ticket_key_cb cb) {
+    return (int)SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, cb);
+}
 
 typedef int (*unwrapd_servername_cb)(SSL *ssl, int *alert, void *arg);
 static inline int unwrapd_SSL_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, unwrapd_servername_cb cb, void *arg) {
@@ -178,5 +181,9 @@ static inline int unwrapd_atomic_increment_below(long *p, long limit) {
     }
     return 0;
 }
+/// Publishes `value` (after the writes before it) and reads it (before the reads after it): the session-ticket
+/// keys' generation, which the parent advances once the new key is written.
+static inline void unwrapd_atomic_store_release(long *p, long value) { __atomic_store_n(p, value, __ATOMIC_RELEASE); }
+static inline long unwrapd_atomic_load_acquire(long *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
 #endif

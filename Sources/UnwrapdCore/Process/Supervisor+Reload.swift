@@ -44,6 +44,7 @@ extension Supervisor {
         }
         retire(previousSlots)
         previous.release(replacedBy: next)
+        scheduleKeyRotation()
         Log.info("reloaded: \(next.summary)")
         return next.summary
     }

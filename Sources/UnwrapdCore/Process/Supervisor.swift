@@ -41,6 +41,8 @@ struct Supervisor {
     private let policy = RespawnPolicy()
     var slots: [Slot]
     var retired: [RetiredWorker] = []
+    /// When the session-ticket keys get a new one (`--ticket-key-rotation`); nil: never.
+    var nextKeyRotation: Double? = nil
 
     init(
         runtime: Runtime, arguments: [String], startDirectory: Int32,
@@ -63,6 +65,7 @@ struct Supervisor {
         }
         Log.info(runtime.summary)
         SystemdNotifier.notify(["READY=1", "MAINPID=\(getpid())", "STATUS=\(runtime.summary)"])
+        scheduleKeyRotation()
         var handled = Signals.set(of: Signals.handled)
         while true {
             var info = siginfo_t()
@@ -86,6 +89,7 @@ struct Supervisor {
             }
             restartDueWorkers()
             endOverdueRetiredWorkers()
+            rotateTicketKeysWhenDue()
         }
     }
 
@@ -193,9 +197,10 @@ struct Supervisor {
         }
     }
 
-    /// The next time something is due: a worker's restart, or the end of a retired worker's drain time.
+    /// The next time something is due: a worker's restart, the end of a retired worker's drain time, a new
+    /// session-ticket key.
     private func nextDeadline() -> Double? {
-        (slots.compactMap(\.restartAt) + retired.compactMap(\.deadline)).min()
+        (slots.compactMap(\.restartAt) + retired.compactMap(\.deadline) + [nextKeyRotation].compactMap { $0 }).min()
     }
 
     private mutating func restartDueWorkers() {

@@ -60,6 +60,7 @@ struct CommandLineOption: Sendable {
         CommandLineOption("ticket-wait", .required, .setting(.ticketWait)),
         CommandLineOption("session-cache", alias: "shared-cache", short: "C", .required, .setting(.sessionCache)),
         CommandLineOption("session-tickets", .optionalBoolean, .setting(.sessionTickets)),
+        CommandLineOption("ticket-key-rotation", .required, .setting(.ticketKeyRotation)),
         CommandLineOption("shared-cache-listen", short: "U", .required, .setting(.sharedCacheListen)),
         CommandLineOption("shared-cache-peer", short: "P", .required, .setting(.sharedCachePeer)),
         CommandLineOption("shared-cache-if", short: "M", .required, .setting(.sharedCacheInterface)),

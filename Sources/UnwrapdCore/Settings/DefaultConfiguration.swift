@@ -102,12 +102,17 @@ public enum DefaultConfiguration {
             # own, so that a session resumes only on the worker that made it.
             session-cache = \(defaults.sessionCacheSize)
 
-            # (unwrapd) Session tickets. on: the session travels in the ticket, encrypted with keys made at start, so
-            # any number of clients resume (TLS 1.2 and 1.3). off: TLS 1.2 resumes by session ID only, and a TLS 1.3
-            # ticket is the key to a session in the cache above, which resumes once and then is gone: nothing that
-            # outlives the session can decrypt it later, at the cost of a cache slot per client. With session-cache = 0
-            # it is the worker's own cache instead: a ticket resumes only there, and more than once.
+            # (unwrapd) Session tickets. on: the session travels in the ticket, encrypted with a key that changes every
+            # ticket-key-rotation seconds, so any number of clients resume (TLS 1.2 and 1.3). off: TLS 1.2 resumes by
+            # session ID only, and a TLS 1.3 ticket is the key to a session in the cache above, which resumes once and
+            # then is gone: nothing that outlives the session can decrypt it later, at the cost of a cache slot per
+            # client. With session-cache = 0 it is the worker's own cache instead: a ticket resumes only there, and
+            # more than once.
             session-tickets = \(onOff(defaults.sessionTickets))
+            # (unwrapd) Seconds between new session-ticket keys. A ticket resumes while its key is one of the last
+            # three, so for two to three rotations; later it gets a full handshake. Someone who steals a key can
+            # decrypt only the sessions of those hours. 0: one key for as long as the daemon runs, as hitch.
+            ticket-key-rotation = \(defaults.ticketKeyRotationSeconds)
 
             # Protocols offered for ALPN, in order of preference; none when not set.
             # alpn-protos = "h2,http/1.1"

@@ -58,6 +58,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     // Sessions.
     case sessionCache = "session-cache"
     case sessionTickets = "session-tickets"
+    case ticketKeyRotation = "ticket-key-rotation"
     // Accepted for compatibility, not supported yet (see `Settings.unsupportedFeatures`).
     case ocspDirectory = "ocsp-dir"
     case ocspVerifyStaple = "ocsp-verify-staple"

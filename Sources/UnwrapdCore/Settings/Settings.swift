@@ -66,6 +66,9 @@ public struct Settings: Equatable, Sendable {
     /// `--session-tickets` (unwrapd's own): stateless session tickets (TLS 1.2 and 1.3) when on; when off, TLS 1.2
     /// resumes by session ID and TLS 1.3 tickets are single-use keys to sessions in the session cache.
     public var sessionTickets = true
+    /// `--ticket-key-rotation` (unwrapd's own): seconds between new session-ticket keys; a ticket resumes with its
+    /// key for two more rotations (`TicketKeys`). 0: one key for the daemon's life, as hitch.
+    public var ticketKeyRotationSeconds = 3600
 
     /// `-r/--chroot`, `-u/--user`, `-g/--group`: applied to workers after binding and loading keys.
     public var chroot: String? = nil

@@ -109,6 +109,9 @@ struct SettingsBuilder {
                     text, in: 0...Settings.sessionCacheLimit,
                     expected: "a number of sessions up to \(Settings.sessionCacheLimit), 0 for each worker's own"))
         case .sessionTickets: settings.sessionTickets = try parse(try SettingValue.boolean(text))
+        case .ticketKeyRotation:
+            settings.ticketKeyRotationSeconds = try parse(
+                try SettingValue.integer(text, in: 0...Int(Int32.max), expected: "a number of seconds, 0 for never"))
         case .sharedCacheListen: settings.sharedCacheListen = SettingValue.optionalText(text)
         case .sharedCachePeer: if !text.isEmpty { settings.sharedCachePeers.append(text) }
         case .sharedCacheInterface: settings.sharedCacheInterface = SettingValue.optionalText(text)

@@ -132,6 +132,9 @@ public enum Usage {
                         "--session-tickets[=on|off]", "Session tickets; off: TLS 1.2 resumes by session ID and",
                         "TLS 1.3 tickets are single-use keys to the session cache "
                             + "(Default: on) (unwrapd)"),
+                    Option(
+                        "--ticket-key-rotation=SECS", "A new session-ticket key every SECS; a ticket resumes",
+                        "for two more; 0: never (Default: \(defaults.ticketKeyRotationSeconds)) (unwrapd)"),
                 ]),
             Section(
                 title: "SECURITY",

@@ -17,11 +17,14 @@ final class TLSSession: @unchecked Sendable {
 
     /// The ticket's length in bytes (0 without one): a stateful ticket is a 32-byte session ID, a stateless one the
     /// whole session, encrypted.
-    var ticketLength: Int {
+    var ticketLength: Int { ticket.count }
+
+    /// The ticket as the server sent it (empty without one).
+    var ticket: [UInt8] {
         var ticket: UnsafePointer<UInt8>?
         var length = 0
         SSL_SESSION_get0_ticket(pointer, &ticket, &length)
-        return length
+        return Array(UnsafeBufferPointer(start: ticket, count: length))
     }
 
     var version: TLSVersion? { TLSVersion(rawValue: SSL_SESSION_get_protocol_version(pointer)) }
