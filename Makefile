@@ -64,9 +64,11 @@ install: release
 	    echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/unwrapd/unwrapd.conf"; \
 	else install -m 0644 Config/unwrapd.conf $(DESTDIR)$(SYSCONFDIR)/unwrapd/unwrapd.conf; fi
 	install -m 0644 Config/unwrapd.service $(DESTDIR)/lib/systemd/system/unwrapd.service
+	install -m 0644 Config/unwrapd.socket $(DESTDIR)/lib/systemd/system/unwrapd.socket
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/unwrapd $(DESTDIR)/lib/systemd/system/unwrapd.service
+	rm -f $(DESTDIR)$(PREFIX)/sbin/unwrapd $(DESTDIR)/lib/systemd/system/unwrapd.service \
+	    $(DESTDIR)/lib/systemd/system/unwrapd.socket
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests

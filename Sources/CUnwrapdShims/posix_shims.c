@@ -27,6 +27,8 @@ int unwrapd_fcntl_get_flags(int fd) { return fcntl(fd, F_GETFL); }
 
 int unwrapd_fcntl_set_flags(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
 
+int unwrapd_fcntl_set_descriptor_flags(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
+
 int unwrapd_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
 
 static int set_disposition(int signal, void (*handler)(int)) {

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Testing
 
@@ -7,7 +8,8 @@ import Testing
 ///   handshake flight, OpenSSL read the socket at once, and the read(2) said EAGAIN on every full handshake
 ///   (`ClientSocketBIO` answers such reads itself);
 /// - no `TCP_CORK`: a TLS 1.3 session ticket and a response's last bytes wait for what follows them with
-///   `MSG_MORE`, where `TCP_CORK` took two `setsockopt` calls per connection (`Connection+Corking.swift`).
+///   `MSG_MORE`, where `TCP_CORK` took two `setsockopt` calls per connection (`Connection+Corking.swift`);
+/// - no `listen` from `-t`.
 @Suite struct SystemCallBudgetTests {
     @Test func shortConnectionsMakeNoNeedlessSystemCalls() throws {
         let daemon = try CountedDaemon("syscalls", counting: "syscall_counter.c")
@@ -30,6 +32,24 @@ import Testing
         let corkCalls = try daemon.count(SystemCallCount.corkSettings)
         #expect(readsAfterWrites == 0, "\(readsAfterWrites) reads said EAGAIN right after a write")
         #expect(corkCalls == 0, "\(corkCalls) setsockopt(TCP_CORK) calls")
+    }
+
+    /// `-t` binds the frontend's sockets, which checks the addresses, but listens on none: beside the running daemon,
+    /// or systemd's socket for it, a listening socket in their `SO_REUSEPORT` group would take a share of the new
+    /// connections and reset them when `-t` exits.
+    @Test func aConfigurationCheckListensOnNothing() throws {
+        let fixture = try RelayFixture("check-listen")
+        defer { fixture.stop() }
+        let counter = try PreloadCounter("syscall_counter.c", in: fixture.directory)
+        let check = try DaemonProcess.run(["-t"] + fixture.arguments(), environment: counter.environment)
+        #expect(check.succeeded, "\(check)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: counter.countsDirectory)
+        let checkPID = try #require(files.count == 1 ? pid_t(files[0]) : nil, "count files: \(files)")
+        #expect(try counter.count(SystemCallCount.listenCalls.rawValue, of: checkPID) == 0)
+
+        let daemon = try fixture.startDaemon(environment: counter.environment)
+        defer { daemon.kill() }
+        #expect(try counter.count(SystemCallCount.listenCalls.rawValue, of: daemon.pid) == 1, "the daemon's own")
     }
 
     /// Reading only when an event says so must not stall a handshake whose first flight comes in parts: a
@@ -67,4 +87,6 @@ private enum SystemCallCount: Int {
     case eagainReadRightAfterWrite
     /// `setsockopt(TCP_CORK)` calls.
     case corkSettings
+    /// `listen` calls.
+    case listenCalls
 }

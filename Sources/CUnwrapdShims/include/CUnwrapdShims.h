@@ -143,6 +143,8 @@ void unwrapd_openlog(const char *ident, int facility);
 void unwrapd_syslog(int priority, const char *message);
 int unwrapd_fcntl_get_flags(int fd);
 int unwrapd_fcntl_set_flags(int fd, int flags);
+/// F_SETFD: the descriptor flags (FD_CLOEXEC).
+int unwrapd_fcntl_set_descriptor_flags(int fd, int flags);
 int unwrapd_open(const char *path, int flags, mode_t mode);
 int unwrapd_sigaction_ignore(int signal);
 /// Sends `length` bytes on a UNIX socket with `descriptor` attached (SCM_RIGHTS; -1 attaches none). Returns

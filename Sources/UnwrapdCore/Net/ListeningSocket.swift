@@ -8,6 +8,8 @@ struct ListeningSocket {
     let workerSlot: Int
     /// The address actually bound (the kernel's port when the configured port is 0).
     let address: SocketAddress
+    /// The socket systemd passed that this is, shared by every worker slot; nil for one the daemon opened.
+    var passed: PassedSocket? = nil
 
     /// Whether this socket is bound to `requested`, or to the port the kernel picked for it when it asks for port 0.
     func isBound(to requested: SocketAddress) -> Bool {
@@ -25,9 +27,11 @@ struct ListenerFactory {
     let receiveBufferSize: Int
     let sendBufferSize: Int
     let tcpFastOpen: Bool
-    /// Refuse an address another program already listens on (`requireNoOtherListener`). Off for `-t`, which checks
-    /// a configuration while the daemon it is for may be running on the same addresses.
-    let refusesOtherListeners: Bool
+    /// `-t`: check the configuration while the daemon it is for may be running on the same addresses, or systemd
+    /// holds them for it (socket activation). Sockets are bound, which checks the address, but do not listen: in
+    /// the `SO_REUSEPORT` group of those addresses a listening socket would take a share of the new connections, to
+    /// reset them when `-t` exits. An address another program listens on is not refused (`requireNoOtherListener`).
+    let checksOnly: Bool
 
     /// One socket per resolved address and worker slot for `frontend`. With port 0, the kernel picks the port for
     /// the first socket and the others share it.
@@ -35,12 +39,18 @@ struct ListenerFactory {
     /// On a reload, `reusable` holds the running configuration's sockets (of `previousFrontends`): a socket of a
     /// frontend with the same host and port, for the same address and worker slot, is taken from it instead of
     /// opening a new one. A kept socket keeps the options it was opened with.
+    ///
+    /// At start, `passed` holds the sockets systemd passed (`SocketActivation`): an address one of them serves is
+    /// served by it, for every worker slot (the workers share its queue), with this factory's options for the
+    /// connections it accepts; it is taken out of `passed`. On a reload, a frontend keeps the passed sockets it
+    /// served on, for as many slots as it now has.
     func open(
         frontend: Frontend, index: Int, workerSlots: Int, reusing reusable: inout [ListeningSocket],
-        ofPrevious previousFrontends: [Frontend]
+        ofPrevious previousFrontends: [Frontend], taking passed: inout [PassedSocket]
     ) throws(StartupError) -> [ListeningSocket] {
         var sockets: [ListeningSocket] = []
         var reused: Set<Int32> = []
+        var takenHere: [PassedSocket] = []
         do throws(StartupError) {
             let resolved: [SocketAddress]
             do {
@@ -54,11 +64,28 @@ struct ListenerFactory {
                 previousFrontends[socket.frontendIndex].host == frontend.host
                     && previousFrontends[socket.frontendIndex].port == frontend.port
             }
+            var keptPassed = Self.passedSocketsKept(by: isSameFrontend, from: &reusable)
+            reused.formUnion(keptPassed.map(\.descriptor))
             for resolvedAddress in resolved {
                 var address = chosenPort.map { resolvedAddress.withPort($0) } ?? resolvedAddress
+                if takenHere.contains(where: { $0.serves(address) }) { continue }  // a dual-stack socket serves both
+                if address.port != 0,
+                    let socket = Self.removeSocket(serving: address, from: &passed)
+                        ?? Self.removeSocket(serving: address, from: &keptPassed)
+                {
+                    takenHere.append(socket)
+                    try adopt(socket, displayName: frontend.displayName)
+                    sockets += (0..<workerSlots).map {
+                        ListeningSocket(
+                            descriptor: socket.descriptor, frontendIndex: index, workerSlot: $0,
+                            address: socket.address,
+                            passed: socket)
+                    }
+                    continue
+                }
                 let keptAddress = address
                 let isKept = { (socket: ListeningSocket) in isSameFrontend(socket) && socket.isBound(to: keptAddress) }
-                if refusesOtherListeners, address.port != 0, !reusable.contains(where: isKept) {
+                if !checksOnly, address.port != 0, !reusable.contains(where: isKept) {
                     try requireNoOtherListener(on: address, displayName: frontend.displayName)
                 }
                 for slot in 0..<workerSlots {
@@ -83,7 +110,7 @@ struct ListenerFactory {
             }
         } catch {
             // Kept sockets stay open: the running configuration still uses them.
-            for socket in sockets where !reused.contains(socket.descriptor) { close(socket.descriptor) }
+            for descriptor in Set(sockets.map(\.descriptor)).subtracting(reused) { close(descriptor) }
             throw error
         }
         return sockets
@@ -101,7 +128,7 @@ struct ListenerFactory {
             try configure(descriptor, family: address.family, displayName: displayName)
             let bound = address.withSockAddr { bind(descriptor, $0, $1) }
             guard bound == 0 else { throw StartupError.system(SystemError("bind", "\(address)")) }
-            guard listen(descriptor, backlog) == 0 else {
+            guard checksOnly || listen(descriptor, backlog) == 0 else {
                 throw StartupError.system(SystemError("listen", "\(address)"))
             }
             guard let bound = SocketAddress.local(of: descriptor) else {
@@ -144,9 +171,46 @@ struct ListenerFactory {
         }
     }
 
+    /// The sockets systemd passed that a frontend of the running configuration (`isSameFrontend`) served on, each
+    /// once; their entries (one per slot) leave `reusable`.
+    private static func passedSocketsKept(
+        by isSameFrontend: (ListeningSocket) -> Bool, from reusable: inout [ListeningSocket]
+    ) -> [PassedSocket] {
+        var taken: [PassedSocket] = []
+        for socket in reusable where isSameFrontend(socket) {
+            guard let passed = socket.passed, !taken.contains(where: { $0.descriptor == passed.descriptor }) else {
+                continue
+            }
+            taken.append(passed)
+        }
+        reusable.removeAll { socket in taken.contains { $0.descriptor == socket.descriptor } }
+        return taken
+    }
+
+    /// Removes from `sockets` and returns the first one that serves `address`.
+    private static func removeSocket(serving address: SocketAddress, from sockets: inout [PassedSocket])
+        -> PassedSocket?
+    {
+        guard let position = sockets.firstIndex(where: { $0.serves(address) }) else { return nil }
+        return sockets.remove(at: position)
+    }
+
+    /// Serves a frontend on a socket systemd passed: the options its connections inherit, and this backlog.
+    private func adopt(_ socket: PassedSocket, displayName: String) throws(StartupError) {
+        try setInheritedOptions(socket.descriptor, displayName: "\(displayName) (\(socket.description))")
+        guard listen(socket.descriptor, backlog) == 0 else {
+            throw .system(SystemError("listen", "\(displayName) (\(socket.description))"))
+        }
+        Log.info("frontend \(displayName): serving on the socket systemd passed, \(socket.description)")
+    }
+
     private func configure(_ descriptor: Int32, family: Int32, displayName: String) throws(StartupError) {
-        let name = displayName
-        try setAddressOptions(descriptor, family: family, reusePort: true, displayName: name)
+        try setAddressOptions(descriptor, family: family, reusePort: true, displayName: displayName)
+        try setInheritedOptions(descriptor, displayName: displayName)
+    }
+
+    /// The options the accepted connections inherit: `TCP_NODELAY`, keepalive, buffer sizes, TCP Fast Open.
+    private func setInheritedOptions(_ descriptor: Int32, displayName name: String) throws(StartupError) {
         try SocketOptions.set(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, 1, name: "TCP_NODELAY", on: name)
         if keepaliveSeconds > 0 {
             try SocketOptions.set(descriptor, SOL_SOCKET, SO_KEEPALIVE, 1, name: "SO_KEEPALIVE", on: name)

@@ -25,7 +25,8 @@ struct Runtime {
     let ticketKeys: TicketKeys?
 
     /// `forTest`: for `-t`, which may run beside the daemon it checks: listening addresses that another program
-    /// (that daemon) already serves are not refused, as they are when the daemon starts.
+    /// (that daemon) already serves are not refused, as they are when the daemon starts, and its sockets are bound
+    /// but do not listen (`ListenerFactory.checksOnly`). Sockets systemd passed are taken only at start.
     ///
     /// `previous`: the running configuration, when a reload (SIGHUP) prepares its successor. Its listening sockets
     /// for addresses still configured are kept (so no connection waiting in their queues is lost, and the new
@@ -47,18 +48,25 @@ struct Runtime {
         let factory = ListenerFactory(
             backlog: Int32(clamping: settings.backlog), keepaliveSeconds: settings.keepaliveSeconds,
             receiveBufferSize: settings.receiveBufferSize, sendBufferSize: settings.sendBufferSize,
-            tcpFastOpen: settings.tcpFastOpen, refusesOtherListeners: !forTest)
+            tcpFastOpen: settings.tcpFastOpen, checksOnly: forTest)
         var reusable = previous?.listeners ?? []
         var listeners: [ListeningSocket] = []
         do throws(StartupError) {
+            // Socket activation: only at start; a reload keeps what the running configuration serves on.
+            var passed = previous == nil && !forTest ? try SocketActivation.takePassedSockets() : []
             for (index, frontend) in settings.frontends.enumerated() {
                 listeners += try factory.open(
                     frontend: frontend, index: index, workerSlots: workerCount,
-                    reusing: &reusable, ofPrevious: previous?.settings.frontends ?? [])
+                    reusing: &reusable, ofPrevious: previous?.settings.frontends ?? [], taking: &passed)
+            }
+            if let unused = passed.first {
+                throw .invalid(
+                    "socket activation: systemd passed a socket on \(unused.description) that no frontend listens on "
+                        + "(add a frontend for it, or remove it from the .socket unit)")
             }
         } catch {
             let kept = Set(previous?.listeners.map(\.descriptor) ?? [])
-            for listener in listeners where !kept.contains(listener.descriptor) { close(listener.descriptor) }
+            for descriptor in Set(listeners.map(\.descriptor)).subtracting(kept) { close(descriptor) }
             for frontend in frontends { FrontendTLS.release(frontend.tls) }
             throw error
         }
@@ -70,10 +78,11 @@ struct Runtime {
             ticketKeys: ticketKeys)
     }
 
-    /// The listening sockets this configuration has and `successor` does not keep.
+    /// The listening sockets this configuration has and `successor` does not keep (each once: the workers share a
+    /// socket systemd passed).
     func listenersDropped(by successor: Runtime) -> [Int32] {
         let kept = Set(successor.listeners.map(\.descriptor))
-        return listeners.map(\.descriptor).filter { !kept.contains($0) }
+        return Array(Set(listeners.map(\.descriptor)).subtracting(kept))
     }
 
     /// Frees what the parent holds of this configuration once `successor` replaced it (or, on a failed reload, once
@@ -86,7 +95,7 @@ struct Runtime {
 
     /// Closes the listening sockets (shutdown, or the end of `-t`).
     func closeListeners() {
-        for listener in listeners { close(listener.descriptor) }
+        for descriptor in Set(listeners.map(\.descriptor)) { close(descriptor) }
     }
 
     /// One line for the start-up log: where it listens, where it connects, how many workers as whom.

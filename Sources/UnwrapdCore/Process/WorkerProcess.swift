@@ -14,7 +14,9 @@ enum WorkerProcess {
         channel: Int32
     ) -> Never {
         Log.setTag("worker \(slot): ")
-        for listener in runtime.listeners where listener.workerSlot != slot { close(listener.descriptor) }
+        // The other slots' sockets; not one this slot shares with them (a socket systemd passed).
+        let own = Set(runtime.listeners.filter { $0.workerSlot == slot }.map(\.descriptor))
+        for descriptor in Set(runtime.listeners.map(\.descriptor)).subtracting(own) { close(descriptor) }
         do {
             try PrivilegeDrop.apply(identity: runtime.identity, chroot: runtime.settings.chroot)
         } catch {

@@ -1,11 +1,12 @@
-// An LD_PRELOAD library for unwrapd's system-call budget tests: counts, per process, system calls the relay should
-// not make (the count file: count_file.h). Two counters:
+// An LD_PRELOAD library for unwrapd's system-call tests: counts, per process, system calls the relay should not
+// make, and one that `-t` should not (the count file: count_file.h). Three counters:
 //   [0] reads of a socket that said only EAGAIN right after the process wrote to that socket (no event between:
 //       the answer to what was just sent cannot be there yet);
-//   [1] setsockopt(TCP_CORK) calls.
+//   [1] setsockopt(TCP_CORK) calls;
+//   [2] listen calls.
 // Compiled by the test with the system C compiler.
 #define _GNU_SOURCE
-#define COUNTERS 2
+#define COUNTERS 3
 #include "count_file.h"
 #include <dlfcn.h>
 #include <errno.h>
@@ -22,6 +23,7 @@ static ssize_t (*real_recv)(int, void *, size_t, int);
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_send)(int, const void *, size_t, int);
 static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
+static int (*real_listen)(int, int);
 static int (*real_close)(int);
 
 __attribute__((constructor)) static void start_counting(void) {
@@ -30,6 +32,7 @@ __attribute__((constructor)) static void start_counting(void) {
     real_write = dlsym(RTLD_NEXT, "write");
     real_send = dlsym(RTLD_NEXT, "send");
     real_setsockopt = dlsym(RTLD_NEXT, "setsockopt");
+    real_listen = dlsym(RTLD_NEXT, "listen");
     real_close = dlsym(RTLD_NEXT, "close");
     start_count_file();
 }
@@ -83,4 +86,9 @@ int close(int descriptor) {
 int setsockopt(int descriptor, int level, int option, const void *value, socklen_t length) {
     if (level == IPPROTO_TCP && option == TCP_CORK) add_to_counter(1);
     return real_setsockopt(descriptor, level, option, value, length);
+}
+
+int listen(int descriptor, int backlog) {
+    add_to_counter(2);
+    return real_listen(descriptor, backlog);
 }
