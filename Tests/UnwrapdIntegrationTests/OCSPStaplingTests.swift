@@ -24,11 +24,12 @@ import Testing
         return try DaemonProcess.configArgument(lines, in: fixture.directory)
     }
 
-    /// What `openssl s_client -status` reports about the stapled response, asking for `serverName`.
-    private func statusReport(_ serverName: String) throws -> String {
+    /// What `openssl s_client -status` reports about the stapled response, asking for `serverName` (with `extra`
+    /// arguments, e.g. `-tls1_2`).
+    private func statusReport(_ serverName: String, _ extra: [String] = []) throws -> String {
         let output = try CommandLineTools.opensslSClient(
             connectingTo: .tcp(host: "127.0.0.1", port: fixture.port), serverName: serverName,
-            ["-status", "-CAfile", fixture.certificates.caFile, "-verify_return_error"])
+            ["-status", "-CAfile", fixture.certificates.caFile, "-verify_return_error"] + extra)
         #expect(output.succeeded, "\(output)")
         return output.stdoutText
     }
@@ -54,10 +55,12 @@ import Testing
         defer { daemon.kill() }
 
         for (name, files) in [("a.example", a), ("b.example", b)] {
-            let report = try statusReport(name)
-            #expect(report.contains("OCSP Response Status: successful"), "\(name): \(report)")
-            #expect(report.contains("Cert Status: good"), "\(name): \(report)")
-            #expect(report.contains("Serial Number: \(try serial(of: files))"), "\(name): \(report)")
+            for version in ["-tls1_3", "-tls1_2"] {
+                let report = try statusReport(name, [version])
+                #expect(report.contains("OCSP Response Status: successful"), "\(name) \(version): \(report)")
+                #expect(report.contains("Cert Status: good"), "\(name) \(version): \(report)")
+                #expect(report.contains("Serial Number: \(try serial(of: files))"), "\(name) \(version): \(report)")
+            }
         }
         #expect(daemon.stderr.isEmpty, "\(daemon.stderr)")
         #expect(try fixture.exchange("stapled") == "stapled")
