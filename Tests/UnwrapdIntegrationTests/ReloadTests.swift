@@ -243,4 +243,48 @@ import Testing
         try daemon.waitForLog(containing: "handshake complete")
         #expect(try daemon.stop() == .exited(0))
     }
+
+    /// New workers that cannot start undo the reload (here setgroups(2) fails in them, by an LD_PRELOAD library):
+    /// they are stopped, the socket opened for the new configuration is closed, and the running workers serve on,
+    /// an open connection included. Once workers can start again, the same reload succeeds.
+    @Test func aReloadWhoseWorkersCannotStartLeavesTheRunningOnesInPlace() throws {
+        let fixture = try RelayFixture("reload-undo")
+        defer { fixture.stop() }
+        let library = try PreloadLibrary.compile("setgroups_refuser.c", in: fixture.directory)
+        let flag = fixture.directory.file("refuse-setgroups")
+        func configure(port: UInt16) throws -> String {
+            try DaemonProcess.configArgument(
+                [
+                    "frontend = \"[127.0.0.1]:\(port)\"", "backend = \"\(fixture.backend.hitchAddress)\"",
+                    "pem-file = \"\(fixture.pem)\"", "workers = 2",
+                ], in: fixture.directory)
+        }
+        let daemon = try DaemonProcess.start(
+            [try configure(port: fixture.port)], in: fixture.directory,
+            environment: ["LD_PRELOAD": library, "UNWRAPD_REFUSE_SETGROUPS_IF": flag])
+        defer { daemon.kill() }
+        try daemon.waitForChildren(count: 2)
+        let running = daemon.childPIDs()
+        let open = try fixture.connectedClient()
+        #expect(try open.roundTrip("before\n") == "before\n")
+
+        let moved = try Ports.freeTCPPort()
+        _ = try configure(port: moved)
+        try fixture.directory.write("", to: "refuse-setgroups")
+        #expect(try daemon.reload() == "reload failed: the new workers did not start")
+        #expect(
+            daemon.logContains("reload failed: the new workers did not start; still serving the previous configuration")
+        )
+        #expect(daemon.logContains("setgroups"), "the worker's own reason: \(daemon.stderr)")
+        try waitUntil("only the running workers", timeout: .seconds(5), details: daemon.stderr) {
+            daemon.childPIDs() == running
+        }
+        #expect(TCPSocketTable.listeningInodes(localPort: moved).isEmpty, "the new configuration's socket is closed")
+        #expect(try open.roundTrip("after\n") == "after\n")
+        #expect(try fixture.exchange("still") == "still")
+
+        #expect(unlink(flag) == 0)
+        #expect(try daemon.reload().hasPrefix("listening on [127.0.0.1]:\(moved)"))
+        #expect(try fixture.exchange("moved", port: moved) == "moved")
+    }
 }

@@ -12,21 +12,10 @@ struct PreloadCounter {
 
     /// Compiles `Fixtures/<fixture>` with the system C compiler into `directory`.
     init(_ fixture: String, in directory: TestDirectory) throws {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/\(fixture)").path
-        library = directory.file("lib\(fixture).so")
+        library = try PreloadLibrary.compile(fixture, in: directory)
         countsDirectory = directory.file("counts")
         try FileManager.default.createDirectory(atPath: countsDirectory, withIntermediateDirectories: false)
         chmod(countsDirectory, 0o777)  // the worker writes its file after dropping privileges
-        var failures: [String] = []
-        for compiler in ["cc", "clang", "gcc"] {
-            let output = try ProcessRunner.run(
-                "/usr/bin/env", [compiler, "-shared", "-fPIC", "-O2", "-o", library, source, "-lpthread", "-ldl"],
-                timeout: .seconds(60))
-            if output.status == .exited(0) { return }
-            failures.append("\(compiler): \(output.stderrText)")
-        }
-        throw CounterError(message: "cannot compile \(fixture): \(failures.joined(separator: "; "))")
     }
 
     /// The environment that loads the library into a process.
@@ -45,6 +34,25 @@ struct PreloadCounter {
     struct CounterError: Error, CustomStringConvertible {
         let message: String
         var description: String { message }
+    }
+}
+
+/// An LD_PRELOAD library built from `Fixtures/` for a test.
+enum PreloadLibrary {
+    /// Compiles `Fixtures/<fixture>` with the system C compiler into `directory`; returns the library's path.
+    static func compile(_ fixture: String, in directory: TestDirectory) throws -> String {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/\(fixture)").path
+        let library = directory.file("lib\(fixture).so")
+        var failures: [String] = []
+        for compiler in ["cc", "clang", "gcc"] {
+            let output = try ProcessRunner.run(
+                "/usr/bin/env", [compiler, "-shared", "-fPIC", "-O2", "-o", library, source, "-lpthread", "-ldl"],
+                timeout: .seconds(60))
+            if output.status == .exited(0) { return library }
+            failures.append("\(compiler): \(output.stderrText)")
+        }
+        throw PreloadCounter.CounterError(message: "cannot compile \(fixture): \(failures.joined(separator: "; "))")
     }
 }
 
