@@ -34,6 +34,16 @@ import Testing
         return output.stdoutText
     }
 
+    /// A certificate for `a.example` and the response `respond` makes for it, served by a daemon that is started.
+    private func serveA(
+        _ respond: (CertificateFiles) throws -> String
+    ) throws -> (certificate: CertificateFiles, response: String, daemon: DaemonProcess) {
+        let certificate = try fixture.certificates.server(["a.example"])
+        let response = try respond(certificate)
+        let daemon = try DaemonProcess.start([try config([(certificate.pemFile, response)])], in: fixture.directory)
+        return (certificate, response, daemon)
+    }
+
     /// The serial number of a certificate as `openssl ocsp -resp_text` prints it.
     private func serial(of files: CertificateFiles) throws -> String {
         let line = try CommandLineTools.openssl(["x509", "-in", files.certificateFile, "-noout", "-serial"])
@@ -83,9 +93,9 @@ import Testing
     /// The response says what it says; clients that check refuse the certificate, and the operator is told at load.
     @Test func aResponseThatCallsTheCertificateRevokedIsStapledAndLogged() throws {
         defer { fixture.stop() }
-        let a = try fixture.certificates.server(["a.example"])
-        let response = try fixture.certificates.ocspResponse(for: a, .revoked, name: "a.der")
-        let daemon = try DaemonProcess.start([try config([(a.pemFile, response)])], in: fixture.directory)
+        let (_, response, daemon) = try serveA {
+            try fixture.certificates.ocspResponse(for: $0, .revoked, name: "a.der")
+        }
         defer { daemon.kill() }
         #expect(try statusReport("a.example").contains("Cert Status: revoked"))
         let lines = daemon.logLines(containing: "the response calls the certificate revoked")
@@ -96,9 +106,7 @@ import Testing
     /// one per handshake.
     @Test func anExpiredResponseIsNotSentAndLoggedOnce() throws {
         defer { fixture.stop() }
-        let a = try fixture.certificates.server(["a.example"])
-        let response = try fixture.certificates.expiredOCSPResponse(for: a, name: "a.der")
-        let daemon = try DaemonProcess.start([try config([(a.pemFile, response)])], in: fixture.directory)
+        let (_, response, daemon) = try serveA { try fixture.certificates.expiredOCSPResponse(for: $0, name: "a.der") }
         defer { daemon.kill() }
         for _ in 0..<2 { #expect(try statusReport("a.example").contains("OCSP response: no response sent")) }
         let lines = daemon.logLines(containing: "expired at")
@@ -110,9 +118,7 @@ import Testing
     /// The operator's routine: fetch a new response into the file, then reload.
     @Test func aReloadStaplesTheRenewedFile() throws {
         defer { fixture.stop() }
-        let a = try fixture.certificates.server(["a.example"])
-        let response = try fixture.certificates.ocspResponse(for: a, name: "a.der")
-        let daemon = try DaemonProcess.start([try config([(a.pemFile, response)])], in: fixture.directory)
+        let (a, response, daemon) = try serveA { try fixture.certificates.ocspResponse(for: $0, name: "a.der") }
         defer { daemon.kill() }
         #expect(try statusReport("a.example").contains("Cert Status: good"))
 
