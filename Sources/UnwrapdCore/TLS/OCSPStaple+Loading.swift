@@ -105,17 +105,10 @@ private struct CertificateStatus {
             var nextUpdate: UnsafeMutablePointer<ASN1_GENERALIZEDTIME>? = nil
             guard OCSP_resp_find_status(response, id, &code, &reason, nil, nil, &nextUpdate) == 1 else { continue }
             self.code = code
-            self.nextUpdate = nextUpdate.flatMap(Self.seconds)
+            self.nextUpdate = nextUpdate.flatMap { secondsSinceEpoch($0) }
             return
         }
         ERR_clear_error()
         return nil
-    }
-
-    /// An ASN.1 time in seconds since the epoch.
-    private static func seconds(_ time: UnsafeMutablePointer<ASN1_GENERALIZEDTIME>) -> Int? {
-        var parts = tm()
-        guard ASN1_TIME_to_tm(time, &parts) == 1 else { return nil }
-        return timegm(&parts)
     }
 }

@@ -50,6 +50,12 @@ struct ServerContextBuilder {
             TicketHold.install(in: context)
             alpn?.install(in: context)
             let names = try CertificateNames.of(context: context, path: certificate.path)
+            if let served = SSL_CTX_get0_certificate(context),
+                let warning = CertificateValidity(of: served)?.warning(
+                    at: time(nil), path: certificate.path, name: names.first ?? "no DNS name")
+            {
+                Log.error(warning)
+            }
             var staple: UnsafeMutablePointer<OCSPStaple>? = nil
             if let path = certificate.ocspResponsePath {
                 let verify = certificate.ocspVerifyStaple ?? verifiesStaples
