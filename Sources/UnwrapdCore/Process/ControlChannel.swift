@@ -6,8 +6,8 @@ import Glibc
 /// The worker reports `ready` once it serves (privileges dropped, listeners watched), so the parent tells systemd
 /// READY=1 only when that is true. The parent hands over a reopened log file with `logFile` — the descriptor rides
 /// along (SCM_RIGHTS) — because a worker that dropped its privileges, or lives in a chroot, cannot open it itself.
-/// After a reload, the parent sends the workers of the configuration it replaced `retire`. When the parent goes away,
-/// the worker reads end-of-file.
+/// After a reload, the parent sends the workers of the configuration it replaced `retire`, and each answers `retired`
+/// once it accepts no more. When the parent goes away, the worker reads end-of-file.
 enum ControlChannel {
     enum Message: UInt8 {
         /// Worker → parent: serving.
@@ -16,6 +16,8 @@ enum ControlChannel {
         case logFile = 0x4C
         /// Parent → worker: a reload replaced you; accept no more, finish the open connections, exit.
         case retire = 0x44
+        /// Worker → parent: retired; its copies of the listening sockets are closed.
+        case retired = 0x72
     }
 
     /// What `receive` got.

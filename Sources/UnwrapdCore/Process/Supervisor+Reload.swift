@@ -82,17 +82,41 @@ extension Supervisor {
         Log.setLevels(LogLevel(rawValue: settings.logLevel) ?? .error, quiet: settings.quiet)
     }
 
-    /// Tells the workers of `previousSlots` that a reload replaced them, and watches them finish.
+    /// Tells the workers of `previousSlots` that a reload replaced them, waits (at most `retireTimeout`) until each
+    /// says it accepts no more, and watches them finish. So once the reload is reported done, every new connection
+    /// meets the new configuration (a client that checks the renewed certificate right after `systemctl reload`
+    /// gets it).
     private mutating func retire(_ previousSlots: [Slot]) {
         let drainTimeout = Double(runtime.settings.drainTimeoutSeconds)
+        var unconfirmed: [RetiredWorker] = []
         for slot in previousSlots {
             // A slot without a process (waiting for its restart) has no channel either.
             guard let pid = slot.pid, let channel = slot.channel else { continue }
             ControlChannel.send(.retire, on: channel)
-            retired.append(
-                RetiredWorker(
-                    pid: pid, channel: channel,
-                    deadline: drainTimeout > 0 ? MonotonicClock.now() + drainTimeout : nil))
+            let worker = RetiredWorker(
+                pid: pid, channel: channel, deadline: drainTimeout > 0 ? MonotonicClock.now() + drainTimeout : nil)
+            retired.append(worker)
+            unconfirmed.append(worker)
+        }
+        let deadline = MonotonicClock.now() + Supervisor.retireTimeout
+        while !unconfirmed.isEmpty {
+            let remaining = deadline - MonotonicClock.now()
+            guard remaining > 0 else {
+                Log.error(
+                    "reload: the replaced workers \(unconfirmed.map(\.pid)) did not confirm within "
+                        + "\(Supervisor.retireTimeout) s that they stopped accepting; they may still take new clients")
+                return
+            }
+            var descriptors = unconfirmed.map { pollfd(fd: $0.channel, events: Int16(POLLIN), revents: 0) }
+            if poll(&descriptors, nfds_t(descriptors.count), Int32(remaining * 1000) + 1) < 0 && errno != EINTR {
+                return
+            }
+            for position in descriptors.indices.reversed() where descriptors[position].revents != 0 {
+                switch ControlChannel.receive(on: unconfirmed[position].channel) {
+                case .message(.retired, _), .closed: unconfirmed.remove(at: position)
+                case .message, .nothing: break
+                }
+            }
         }
     }
 }

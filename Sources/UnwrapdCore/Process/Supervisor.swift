@@ -11,6 +11,8 @@ struct Supervisor {
     static let stopTimeout = 10.0
     /// How long the first workers (and those of a reload) get to report that they serve.
     static let startTimeout = 30.0
+    /// How long the workers a reload replaced get to confirm that they accept no more.
+    static let retireTimeout = 5.0
 
     /// One worker position: the running process and its control channel, or when to start one.
     struct Slot {

@@ -163,6 +163,7 @@ private func onControlMessage(_ loop: OpaquePointer?, _ watcher: UnsafeMutablePo
         Log.adopt(descriptor)
     case .message(.retire, _):
         watcher!.pointee.data.assumingMemoryBound(to: WorkerContext.self).retire()
+        ControlChannel.send(.retired, on: watcher!.pointee.fd)
     case .closed:
         ev_break(loop, Int32(EVBREAK_ALL))
     case .message, .nothing:
