@@ -7,7 +7,7 @@ import Testing
     func aTicketResumesForTwoRotationsAndNotAfter(version: TLSVersion) throws {
         let fixture = try RelayFixture("ticket-rotation")
         defer { fixture.stop() }
-        let daemon = try fixture.startDaemon(["--ticket-key-rotation=1", "--log-level=2", "--workers=2"])
+        let daemon = try fixture.startDaemon(["--ticket-key-rotation=2", "--log-level=2", "--workers=2"])
         defer { daemon.kill() }
         let options = TLSClientOptions(serverName: "a.example", minVersion: version, maxVersion: version)
 
@@ -28,11 +28,12 @@ import Testing
             return client.sessionReused
         }
         func awaitGeneration(_ generation: Int) throws {
-            try waitUntil("key generation \(generation)", timeout: .seconds(10), details: daemon.stderr) {
+            try waitUntil("key generation \(generation)", timeout: .seconds(15), details: daemon.stderr) {
                 daemon.logContains("session-ticket keys rotated: generation \(generation)")
             }
         }
 
+        // A key every 2 s: after the first rotation, the two resumptions have 4 s before the ticket's key is dropped.
         try awaitGeneration(1)
         // Two connections: either worker may take each; both read the keys from the memory they share.
         #expect(try resumes(), "a ticket of the key before the current one")
