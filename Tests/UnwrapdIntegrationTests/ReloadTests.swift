@@ -39,6 +39,7 @@ import Testing
         #expect(status.hasPrefix("listening on \(fixture.frontendName)"), "STATUS=\(status)")
 
         #expect(try servedName(fixture) == "b.example")
+        #expect(!daemon.logContains("did not confirm"), "the replaced workers confirmed: \(daemon.stderr)")
         #expect(open.peerCommonName == "a.example")
         #expect(try open.roundTrip("after") == "after", "a connection of a replaced worker goes on")
         let current = daemon.childPIDs().filter { !replaced.contains($0) }
@@ -165,6 +166,8 @@ import Testing
         let status = try daemon.reload()
         for worker in replaced { kill(worker, SIGCONT) }
         #expect(status.hasPrefix("listening on"), "STATUS=\(status)")
+        // Stopped, they could not confirm that they accept no more: the reload waited its 5 s and said so.
+        #expect(daemon.logContains("did not confirm within 5.0 s that they stopped accepting"), "\(daemon.stderr)")
         for (index, client) in waiting.enumerated() {
             try client.handshake()
             #expect(try client.roundTrip("waited \(index)") == "waited \(index)")
