@@ -144,6 +144,7 @@ import Testing
             if !passes {
                 #expect(output.stderrText.contains("ocsp-resp-file \(response): ocsp-verify-staple: "), "\(output)")
                 #expect(output.stderrText.contains("does not verify"), "\(output)")
+                #expect(output.stderrText.contains("Verify error: "), "the reason OpenSSL gives: \(output)")
             }
         }
         // Without ocsp-verify-staple the stranger's response loads: its signature is the client's to judge.

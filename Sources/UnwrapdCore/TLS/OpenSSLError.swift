@@ -23,34 +23,43 @@ public struct OpenSSLError: Error, Equatable, Sendable, CustomStringConvertible 
         return "\(operation)\(target): \(reason)"
     }
 
-    /// Every queued error as `reason (library)`, oldest first; the queue is empty afterwards.
+    /// Every queued error as `appendNextOpenSSLError` writes it, oldest first; the queue is empty afterwards.
     static func drainQueue() -> [String] {
         var reasons: [String] = []
-        while true {
-            let code = ERR_get_error()
-            if code == 0 { break }
-            reasons.append(String { $0.appendOpenSSLError(code) })
-        }
+        while ERR_peek_error() != 0 { reasons.append(String { $0.appendNextOpenSSLError() }) }
         return reasons
     }
 }
 
 extension LogLine {
-    /// Appends every queued OpenSSL error as `reason (library)`, oldest first, separated by `; `, and empties the
-    /// queue. Returns how many there were.
+    /// Appends every queued OpenSSL error as `appendNextOpenSSLError` writes it, oldest first, separated by `; `,
+    /// and empties the queue. Returns how many there were.
     mutating func appendOpenSSLErrorQueue() -> Int {
         var count = 0
-        while true {
-            let code = ERR_get_error()
-            if code == 0 { return count }
+        while ERR_peek_error() != 0 {
             if count > 0 { append("; ") }
-            appendOpenSSLError(code)
+            appendNextOpenSSLError()
             count += 1
+        }
+        return count
+    }
+
+    /// Takes the oldest queued error and appends it as `reason (library)`, then the text OpenSSL attached to it, if
+    /// any: `certificate verify error (OCSP routines): Verify error: self-signed certificate`.
+    mutating func appendNextOpenSSLError() {
+        var data: UnsafePointer<CChar>? = nil
+        var flags: Int32 = 0
+        let code = ERR_get_error_all(nil, nil, nil, &data, &flags)
+        guard code != 0 else { return }
+        appendOpenSSLError(code)
+        if flags & ERR_TXT_STRING != 0, let data, data.pointee != 0 {
+            append(": ")
+            append(cString: data)
         }
     }
 
     /// Appends `reason (library)` for one packed error code, e.g. `certificate verify failed (SSL routines)`.
-    mutating func appendOpenSSLError(_ code: UInt) {
+    private mutating func appendOpenSSLError(_ code: UInt) {
         let systemError = unwrapd_ERR_system_errno(code)
         if systemError != 0 { return append(errno: systemError) }
         if let reason = ERR_reason_error_string(code) {
