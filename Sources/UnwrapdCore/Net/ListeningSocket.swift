@@ -17,6 +17,11 @@ struct ListeningSocket {
     }
 }
 
+extension Array where Element == ListeningSocket {
+    /// The descriptors of these sockets, each once: the worker slots share a socket systemd passed.
+    var descriptors: Set<Int32> { Set(map(\.descriptor)) }
+}
+
 /// Opens the listening sockets for a frontend.
 ///
 /// Options set on a listening socket are inherited by the sockets `accept` returns (Linux), so client-socket
@@ -110,7 +115,7 @@ struct ListenerFactory {
             }
         } catch {
             // Kept sockets stay open: the running configuration still uses them.
-            for descriptor in Set(sockets.map(\.descriptor)).subtracting(reused) { close(descriptor) }
+            for descriptor in sockets.descriptors.subtracting(reused) { close(descriptor) }
             throw error
         }
         return sockets

@@ -65,8 +65,9 @@ struct Runtime {
                         + "(add a frontend for it, or remove it from the .socket unit)")
             }
         } catch {
-            let kept = Set(previous?.listeners.map(\.descriptor) ?? [])
-            for descriptor in Set(listeners.map(\.descriptor)).subtracting(kept) { close(descriptor) }
+            for descriptor in listeners.descriptors.subtracting(previous?.listeners.descriptors ?? []) {
+                close(descriptor)
+            }
             for frontend in frontends { FrontendTLS.release(frontend.tls) }
             throw error
         }
@@ -78,11 +79,9 @@ struct Runtime {
             ticketKeys: ticketKeys)
     }
 
-    /// The listening sockets this configuration has and `successor` does not keep (each once: the workers share a
-    /// socket systemd passed).
+    /// The listening sockets this configuration has and `successor` does not keep.
     func listenersDropped(by successor: Runtime) -> [Int32] {
-        let kept = Set(successor.listeners.map(\.descriptor))
-        return Array(Set(listeners.map(\.descriptor)).subtracting(kept))
+        Array(listeners.descriptors.subtracting(successor.listeners.descriptors))
     }
 
     /// Frees what the parent holds of this configuration once `successor` replaced it (or, on a failed reload, once
@@ -95,7 +94,7 @@ struct Runtime {
 
     /// Closes the listening sockets (shutdown, or the end of `-t`).
     func closeListeners() {
-        for descriptor in Set(listeners.map(\.descriptor)) { close(descriptor) }
+        for descriptor in listeners.descriptors { close(descriptor) }
     }
 
     /// One line for the start-up log: where it listens, where it connects, how many workers as whom.

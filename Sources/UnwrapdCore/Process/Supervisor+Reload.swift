@@ -98,25 +98,12 @@ extension Supervisor {
             retired.append(worker)
             unconfirmed.append(worker)
         }
-        let deadline = MonotonicClock.now() + Supervisor.retireTimeout
-        while !unconfirmed.isEmpty {
-            let remaining = deadline - MonotonicClock.now()
-            guard remaining > 0 else {
-                Log.error(
-                    "reload: the replaced workers \(unconfirmed.map(\.pid)) did not confirm within "
-                        + "\(Supervisor.retireTimeout) s that they stopped accepting; they may still take new clients")
-                return
-            }
-            var descriptors = unconfirmed.map { pollfd(fd: $0.channel, events: Int16(POLLIN), revents: 0) }
-            if poll(&descriptors, nfds_t(descriptors.count), Int32(remaining * 1000) + 1) < 0 && errno != EINTR {
-                return
-            }
-            for position in descriptors.indices.reversed() where descriptors[position].revents != 0 {
-                switch ControlChannel.receive(on: unconfirmed[position].channel) {
-                case .message(.retired, _), .closed: unconfirmed.remove(at: position)
-                case .message, .nothing: break
-                }
-            }
+        let answers = ControlChannel.awaitAnswers(
+            .retired, on: unconfirmed.map(\.channel), within: Supervisor.retireTimeout, closeAnswers: true)
+        if case .timedOut(let waiting) = answers {
+            Log.error(
+                "reload: the replaced workers \(waiting.map { unconfirmed[$0].pid }) did not confirm within "
+                    + "\(Supervisor.retireTimeout) s that they stopped accepting; they may still take new clients")
         }
     }
 }

@@ -137,34 +137,15 @@ struct Supervisor {
     /// Waits until every worker of `slots` reported `ready` on its channel. False when one exits first (it logged
     /// why) or they take longer than `startTimeout`.
     func awaitWorkersReady() -> Bool {
-        var waiting = slots.indices.filter { slots[$0].channel != nil }
-        guard waiting.count == slots.count else { return false }
-        let deadline = MonotonicClock.now() + Supervisor.startTimeout
-        while !waiting.isEmpty {
-            let remaining = deadline - MonotonicClock.now()
-            guard remaining > 0 else {
-                Log.error("workers \(waiting) did not start within \(Supervisor.startTimeout) s")
-                return false
-            }
-            var descriptors = waiting.map { pollfd(fd: slots[$0].channel!, events: Int16(POLLIN), revents: 0) }
-            if poll(&descriptors, nfds_t(descriptors.count), Int32(remaining * 1000) + 1) < 0 && errno != EINTR {
-                Log.error("\(SystemError("poll", "worker channels"))")
-                return false
-            }
-            for (position, index) in zip(descriptors.indices, waiting).reversed()
-            where descriptors[position].revents != 0 {
-                switch ControlChannel.receive(on: slots[index].channel!) {
-                case .message(.ready, _):
-                    waiting.remove(at: position)
-                case .closed:
-                    Log.error("worker \(index) could not start; stopping")
-                    return false
-                case .message, .nothing:
-                    break
-                }
-            }
+        let channels = slots.compactMap(\.channel)  // a slot's position is its index: every slot has one
+        guard channels.count == slots.count else { return false }
+        switch ControlChannel.awaitAnswers(.ready, on: channels, within: Supervisor.startTimeout, closeAnswers: false) {
+        case .complete: return true
+        case .closed(let index): Log.error("worker \(index) could not start; stopping")
+        case .timedOut(let waiting): Log.error("workers \(waiting) did not start within \(Supervisor.startTimeout) s")
+        case .pollFailed: Log.error("\(SystemError("poll", "worker channels"))")
         }
-        return true
+        return false
     }
 
     /// SIGUSR1: the parent reopens the log file and gives every worker the new descriptor.

@@ -15,8 +15,8 @@ enum WorkerProcess {
     ) -> Never {
         Log.setTag("worker \(slot): ")
         // The other slots' sockets; not one this slot shares with them (a socket systemd passed).
-        let own = Set(runtime.listeners.filter { $0.workerSlot == slot }.map(\.descriptor))
-        for descriptor in Set(runtime.listeners.map(\.descriptor)).subtracting(own) { close(descriptor) }
+        let own = runtime.listeners.filter { $0.workerSlot == slot }.descriptors
+        for descriptor in runtime.listeners.descriptors.subtracting(own) { close(descriptor) }
         do {
             try PrivilegeDrop.apply(identity: runtime.identity, chroot: runtime.settings.chroot)
         } catch {

@@ -50,7 +50,7 @@ extension UnsafeMutablePointer where Pointee == WorkerContext {
             switch code {
             case EAGAIN, EINTR, ECONNABORTED, EPROTO: return false  // none waiting, or that one gave up
             case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                pauseAccepting(because: "accept: \(SystemError.explanation(code)) (\(SystemError.name(code)))")
+                pauseAccepting(because: "accept: \(SystemError.reason(code))")
             default:
                 Log.error("\(SystemError("accept", listener.pointee.frontend.pointee.name, code: code))")
             }

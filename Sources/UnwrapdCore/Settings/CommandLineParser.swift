@@ -27,8 +27,7 @@ public enum CommandLineParser {
             } catch {
                 throw SettingsError(
                     .commandLine(option: scanned.spelling),
-                    "cannot read \(path.quotedForMessage): \(SystemError.explanation(error.code)) "
-                        + "(\(SystemError.name(error.code)))")
+                    "cannot read \(path.quotedForMessage): \(SystemError.reason(error.code))")
             }
             try ConfigFileParser.parse(text, path: path, into: &builder)
         }

@@ -22,3 +22,9 @@ extension LogLine {
         append("Z")
     }
 }
+
+/// `2026-12-07T03:42:49.000Z` for seconds since the epoch, as log lines write times: a certificate's validity, an
+/// OCSP response's nextUpdate.
+func utcText(_ seconds: Int) -> String {
+    String { $0.appendTimestamp(timespec(tv_sec: seconds, tv_nsec: 0)) }
+}

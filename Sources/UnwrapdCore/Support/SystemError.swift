@@ -18,8 +18,12 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         let target = subject.map { " \($0)" } ?? ""
-        return "\(operation)\(target): \(SystemError.explanation(code)) (\(SystemError.name(code)))"
+        return "\(operation)\(target): \(SystemError.reason(code))"
     }
+
+    /// `Connection refused (ECONNREFUSED)`: strerror(3)'s text and the symbolic name, as every message states an
+    /// errno.
+    public static func reason(_ code: Int32) -> String { String { $0.append(errno: code) } }
 
     /// strerror(3) text for `code`.
     public static func explanation(_ code: Int32) -> String { String { $0.appendExplanation(errno: code) } }

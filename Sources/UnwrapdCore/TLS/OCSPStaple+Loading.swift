@@ -64,12 +64,7 @@ extension OCSPStaple {
         response.copyBytes(from: bytes)
         let staple = UnsafeMutablePointer<OCSPStaple>.allocate(capacity: 1)
         staple.initialize(to: OCSPStaple(response: response, nextUpdate: status.nextUpdate, path: path))
-        if !staple.pointee.isCurrent(at: time(nil)) {
-            Log.error(
-                "\(origin): the response expired at \(utcText(status.nextUpdate!)) (its nextUpdate) and is not "
-                    + "stapled; replace the file and reload")
-            staple.pointee.expiryLogged = true
-        }
+        _ = staple.pointee.isCurrentOrLogged(at: time(nil))  // an expired one is named now, not by each worker
         return staple
     }
 

@@ -24,6 +24,19 @@ struct OCSPStaple {
         return now < nextUpdate
     }
 
+    /// `isCurrent(at:)`, and the first time it is not (at load, or in a worker while serving), one line that says
+    /// so: a process forked after it was logged does not log it again.
+    mutating func isCurrentOrLogged(at now: Int) -> Bool {
+        guard let nextUpdate, !isCurrent(at: now) else { return true }
+        if !expiryLogged {
+            expiryLogged = true
+            Log.error(
+                "ocsp-resp-file \(path): the response expired at \(utcText(nextUpdate)) (its nextUpdate) and is no "
+                    + "longer stapled; replace the file and reload")
+        }
+        return false
+    }
+
     /// Makes `context` staple `staple` when a client asks.
     static func install(_ staple: UnsafeMutablePointer<OCSPStaple>, in context: OpaquePointer) {
         _ = unwrapd_SSL_CTX_set_tlsext_status_cb(context, onStatusRequest, staple)
@@ -43,15 +56,7 @@ struct OCSPStaple {
 private func onStatusRequest(_ ssl: OpaquePointer?, _ argument: UnsafeMutableRawPointer?) -> Int32 {
     guard let ssl, let argument else { return SSL_TLSEXT_ERR_NOACK }
     let staple = argument.assumingMemoryBound(to: OCSPStaple.self)
-    guard staple.pointee.isCurrent(at: time(nil)) else {
-        if !staple.pointee.expiryLogged {
-            staple.pointee.expiryLogged = true
-            Log.error(
-                "ocsp-resp-file \(staple.pointee.path): the response expired at \(utcText(staple.pointee.nextUpdate!)) "
-                    + "(its nextUpdate) and is no longer stapled; replace the file and reload")
-        }
-        return SSL_TLSEXT_ERR_NOACK
-    }
+    guard staple.pointee.isCurrentOrLogged(at: time(nil)) else { return SSL_TLSEXT_ERR_NOACK }
     let response = staple.pointee.response
     guard let copy = unwrapd_OPENSSL_malloc(response.count) else { return SSL_TLSEXT_ERR_NOACK }
     copy.copyMemory(from: response.baseAddress!, byteCount: response.count)
@@ -63,9 +68,4 @@ private func onStatusRequest(_ ssl: OpaquePointer?, _ argument: UnsafeMutableRaw
         return SSL_TLSEXT_ERR_NOACK
     }
     return SSL_TLSEXT_ERR_OK
-}
-
-/// `2026-12-07T03:42:49.000Z` for seconds since the epoch.
-func utcText(_ seconds: Int) -> String {
-    String { $0.appendTimestamp(timespec(tv_sec: seconds, tv_nsec: 0)) }
 }
