@@ -188,4 +188,81 @@ static inline int unwrapd_atomic_increment_below(long *p, long limit) {
 static inline void unwrapd_atomic_store_release(long *p, long value) { __atomic_store_n(p, value, __ATOMIC_RELEASE); }
 static inline long unwrapd_atomic_load_acquire(long *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
+// MARK: - OCSP responses fetched while running (one mmap(MAP_SHARED) slot per certificate, made before fork)
+
+/// The largest OCSP response a slot holds (responses are typically 0.5-3 KB; one with a long responder chain more).
+#define UNWRAPD_OCSP_SLOT_BYTES 16384
+
+/// One certificate's fetched OCSP response: the fetcher process writes it, workers copy it for the handshakes that
+/// ask. `sequence` is a sequence lock: odd while the fetcher writes, advanced to even when it is done, so that a
+/// worker that copied while it changed sees a different number and does not staple the copy.
+typedef struct unwrapd_ocsp_slot {
+    unsigned long sequence;
+    long length;          ///< 0: no response yet.
+    long next_update;     ///< The response's nextUpdate (seconds since the epoch); 0: none, it does not expire.
+    long fetched_at;      ///< When the fetcher got it (seconds since the epoch); 0: loaded at start, not fetched.
+    unsigned char bytes[UNWRAPD_OCSP_SLOT_BYTES];
+} unwrapd_ocsp_slot;
+
+/// The fetcher's write of a new response (length at most UNWRAPD_OCSP_SLOT_BYTES).
+static inline void unwrapd_ocsp_slot_publish(unwrapd_ocsp_slot *slot, const unsigned char *bytes, long length,
+                                             long next_update, long fetched_at) {
+    unsigned long sequence = __atomic_load_n(&slot->sequence, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->sequence, sequence + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(&slot->length, length, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->next_update, next_update, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->fetched_at, fetched_at, __ATOMIC_RELAXED);
+    for (long i = 0; i < length; i++) __atomic_store_n(&slot->bytes[i], bytes[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->sequence, sequence + 2, __ATOMIC_RELEASE);
+}
+
+/// A copy of the slot's response (from OPENSSL_malloc, for SSL_set_tlsext_status_ocsp_resp) while it is current at
+/// `now`; NULL when there is none, it expired, or the fetcher was writing it (that handshake goes without).
+static inline unsigned char *unwrapd_ocsp_slot_copy(unwrapd_ocsp_slot *slot, long now, long *length) {
+    unsigned long before = __atomic_load_n(&slot->sequence, __ATOMIC_ACQUIRE);
+    if (before & 1) return NULL;
+    long size = __atomic_load_n(&slot->length, __ATOMIC_RELAXED);
+    long next_update = __atomic_load_n(&slot->next_update, __ATOMIC_RELAXED);
+    if (size <= 0 || size > UNWRAPD_OCSP_SLOT_BYTES || (next_update != 0 && now >= next_update)) return NULL;
+    unsigned char *copy = OPENSSL_malloc((size_t)size);
+    if (copy == NULL) return NULL;
+    for (long i = 0; i < size; i++) copy[i] = __atomic_load_n(&slot->bytes[i], __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&slot->sequence, __ATOMIC_RELAXED) != before) {
+        OPENSSL_free(copy);
+        return NULL;
+    }
+    *length = size;
+    return copy;
+}
+
+/// The slot's nextUpdate and fetch time as last published (what a restarted fetcher schedules its next fetch by).
+static inline long unwrapd_ocsp_slot_next_update(unwrapd_ocsp_slot *slot) {
+    return __atomic_load_n(&slot->next_update, __ATOMIC_ACQUIRE);
+}
+static inline long unwrapd_ocsp_slot_fetched_at(unwrapd_ocsp_slot *slot) {
+    return __atomic_load_n(&slot->fetched_at, __ATOMIC_ACQUIRE);
+}
+static inline long unwrapd_ocsp_slot_length(unwrapd_ocsp_slot *slot) {
+    return __atomic_load_n(&slot->length, __ATOMIC_ACQUIRE);
+}
+
+/// The certificate's first OCSP responder URL (authorityInfoAccess), copied into `buffer`; 0 when it names none
+/// or the URL does not fit.
+static inline int unwrapd_X509_ocsp_url(X509 *certificate, char *buffer, size_t size) {
+    STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(certificate);
+    int found = 0;
+    if (urls != NULL && sk_OPENSSL_STRING_num(urls) > 0) {
+        const char *url = sk_OPENSSL_STRING_value(urls, 0);
+        size_t length = __builtin_strlen(url);
+        if (length < size) {
+            __builtin_memcpy(buffer, url, length + 1);
+            found = 1;
+        }
+    }
+    X509_email_free(urls);
+    return found;
+}
+
 #endif

@@ -23,6 +23,8 @@ struct Runtime {
     let connectionLimit: Int
     /// The keys every worker encrypts session tickets with; `nil` with `session-tickets = off`.
     let ticketKeys: TicketKeys?
+    /// The certificates whose OCSP responses the fetcher process keeps current, and their shared slots.
+    let ocspFetch: OCSPFetchPlan
 
     /// `forTest`: for `-t`, which may run beside the daemon it checks: listening addresses that another program
     /// (that daemon) already serves are not refused, as they are when the daemon starts, and its sockets are bound
@@ -45,6 +47,16 @@ struct Runtime {
             SessionCacheCallbacks.cache = try SharedSessionCache.map(sessions: settings.sessionCacheSize)
         }
         let frontends = try prepareFrontends(settings, ticketKeys: ticketKeys)
+        let ocspFetch: OCSPFetchPlan
+        do {
+            ocspFetch = try OCSPFetchPlan.make(frontends: frontends, options: settings.ocsp)
+            if !forTest && !ocspFetch.subscriptions.isEmpty {
+                OCSPCacheFile.prepareDirectory(settings.ocsp.directory, owner: identity)
+            }
+        } catch {
+            for frontend in frontends { FrontendTLS.release(frontend.tls) }
+            throw error
+        }
         let factory = ListenerFactory(
             backlog: Int32(clamping: settings.backlog), keepaliveSeconds: settings.keepaliveSeconds,
             receiveBufferSize: settings.receiveBufferSize, sendBufferSize: settings.sendBufferSize,
@@ -69,6 +81,7 @@ struct Runtime {
                 close(descriptor)
             }
             for frontend in frontends { FrontendTLS.release(frontend.tls) }
+            ocspFetch.release()
             throw error
         }
         let perWorker = ResourceLimits.connectionsPerWorker(openFiles: ResourceLimits.raiseOpenFilesLimit())
@@ -76,7 +89,7 @@ struct Runtime {
         return Runtime(
             settings: settings, frontends: frontends, listeners: listeners, backendAddresses: backendAddresses,
             workerCount: workerCount, identity: identity, connectionsPerWorker: perWorker, connectionLimit: limit,
-            ticketKeys: ticketKeys)
+            ticketKeys: ticketKeys, ocspFetch: ocspFetch)
     }
 
     /// The listening sockets this configuration has and `successor` does not keep.
@@ -85,11 +98,12 @@ struct Runtime {
     }
 
     /// Frees what the parent holds of this configuration once `successor` replaced it (or, on a failed reload, once
-    /// it was abandoned for it): the listening sockets `successor` does not keep, and the TLS contexts. Workers
-    /// forked from it keep their own copies.
+    /// it was abandoned for it): the listening sockets `successor` does not keep, the TLS contexts and the slots of
+    /// fetched OCSP responses. Workers forked from it keep their own copies.
     func release(replacedBy successor: Runtime) {
         for descriptor in listenersDropped(by: successor) { close(descriptor) }
         for frontend in frontends { FrontendTLS.release(frontend.tls) }
+        ocspFetch.release()
     }
 
     /// Closes the listening sockets (shutdown, or the end of `-t`).

@@ -43,6 +43,7 @@ extension Supervisor {
             return "reload failed: the new workers did not start"
         }
         retire(previousSlots)
+        replaceFetcher()
         previous.release(replacedBy: next)
         scheduleKeyRotation()
         Log.info("reloaded: \(next.summary)")

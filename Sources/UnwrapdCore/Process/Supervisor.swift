@@ -14,7 +14,7 @@ struct Supervisor {
     /// How long the workers a reload replaced get to confirm that they accept no more.
     static let retireTimeout = 5.0
 
-    /// One worker position: the running process and its control channel, or when to start one.
+    /// One worker position (or the OCSP fetcher's): the running process and its control channel, or when to start one.
     struct Slot {
         var pid: pid_t? = nil
         var channel: Int32? = nil
@@ -40,9 +40,13 @@ struct Supervisor {
     /// in a chroot that a directory descriptor from outside would undo.
     let startDirectory: Int32
     private let shared: UnsafeMutablePointer<unwrapd_shared_counters>
-    private let policy = RespawnPolicy()
+    let policy = RespawnPolicy()
     var slots: [Slot]
     var retired: [RetiredWorker] = []
+    /// The OCSP fetcher process (`Supervisor+OCSPFetcher.swift`), as a worker's slot.
+    var fetcher = Slot()
+    /// Fetchers of configurations a reload replaced, told to stop.
+    var replacedFetchers: [pid_t] = []
     /// When the session-ticket keys get a new one (`--ticket-key-rotation`); nil: never.
     var nextKeyRotation: Double? = nil
 
@@ -65,6 +69,7 @@ struct Supervisor {
             stop()
             return 1
         }
+        spawnFetcher()
         Log.info(runtime.summary)
         SystemdNotifier.notify(["READY=1", "MAINPID=\(getpid())", "STATUS=\(runtime.summary)"])
         scheduleKeyRotation()
@@ -90,6 +95,7 @@ struct Supervisor {
             default: break
             }
             restartDueWorkers()
+            restartFetcherWhenDue()
             endOverdueRetiredWorkers()
             rotateTicketKeysWhenDue()
         }
@@ -116,6 +122,7 @@ struct Supervisor {
             close(channel.parent)
             for slot in slots { if let other = slot.channel { close(other) } }
             for worker in retired { close(worker.channel) }
+            if let other = fetcher.channel { close(other) }
             for descriptor in inherited { close(descriptor) }
             if startDirectory >= 0 { close(startDirectory) }
             WorkerProcess.run(slot: index, runtime: runtime, shared: shared, parent: parent, channel: channel.worker)
@@ -151,7 +158,7 @@ struct Supervisor {
     /// SIGUSR1: the parent reopens the log file and gives every worker the new descriptor.
     private func handOverReopenedLogFile() {
         guard let descriptor = Log.reopen() else { return }
-        let channels = slots.compactMap(\.channel) + retired.map(\.channel)
+        let channels = slots.compactMap(\.channel) + retired.map(\.channel) + [fetcher.channel].compactMap { $0 }
         for channel in channels { ControlChannel.send(.logFile, on: channel, descriptor: descriptor) }
     }
 
@@ -161,6 +168,7 @@ struct Supervisor {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
+            if reapFetcher(pid, status: status) { continue }
             if let position = retired.firstIndex(where: { $0.pid == pid }) {
                 close(retired.remove(at: position).channel)
                 let line = "worker (pid \(pid)) of the configuration a reload replaced \(Signals.describeExit(status))"
@@ -180,10 +188,11 @@ struct Supervisor {
         }
     }
 
-    /// The next time something is due: a worker's restart, the end of a retired worker's drain time, a new
-    /// session-ticket key.
+    /// The next time something is due: a worker's or the fetcher's restart, the end of a retired worker's drain
+    /// time, a new session-ticket key.
     private func nextDeadline() -> Double? {
-        (slots.compactMap(\.restartAt) + retired.compactMap(\.deadline) + [nextKeyRotation].compactMap { $0 }).min()
+        (slots.compactMap(\.restartAt) + retired.compactMap(\.deadline)
+            + [nextKeyRotation, fetcher.restartAt].compactMap { $0 }).min()
     }
 
     private mutating func restartDueWorkers() {
@@ -209,7 +218,8 @@ struct Supervisor {
     /// SIGTERM to every worker, wait for them (killing stragglers after `stopTimeout`), close the listeners.
     private func stop() {
         SystemdNotifier.notify(["STOPPING=1"])
-        Supervisor.terminate(slots.compactMap(\.pid) + retired.map(\.pid))
+        Supervisor.terminate(
+            slots.compactMap(\.pid) + retired.map(\.pid) + [fetcher.pid].compactMap { $0 } + replacedFetchers)
         runtime.closeListeners()
     }
 

@@ -58,9 +58,18 @@ public enum DefaultConfiguration {
             #     ocsp-verify-staple = on   # overrides ocsp-verify-staple for this certificate's response
             # }
 
-            # Check that the ocsp-resp-file responses are signed by a responder the system's trust store
-            # (SSL_CERT_FILE, SSL_CERT_DIR) accepts.
+            # Check that the stapled responses (ocsp-resp-file, or fetched) are signed by a responder the system's
+            # trust store (SSL_CERT_FILE, SSL_CERT_DIR) accepts.
             ocsp-verify-staple = \(onOff(ocsp.verifyStaple))
+            # A certificate that names an OCSP responder and has no ocsp-resp-file gets its response from the
+            # responder, fetched by a process of its own at start and before each response's next update; it is
+            # kept in this directory for the next start. "": no fetching.
+            ocsp-dir = "\(ocsp.directory)"
+            # Seconds a fetch waits for the responder's connection, then for its answer; the longest time between
+            # two fetches of a response.
+            ocsp-connect-tmo = \(seconds(ocsp.connectTimeout))
+            ocsp-resp-tmo = \(seconds(ocsp.responseTimeout))
+            ocsp-refresh-interval = \(seconds(ocsp.refreshInterval))
 
             # Every file in this directory (matching pem-dir-glob, if set) is a certificate, in lexicographic
             # order, before the pem-file ones.
@@ -202,10 +211,6 @@ public enum DefaultConfiguration {
 
             ## Not supported yet: accepted for hitch configurations, refused with any value but these defaults
 
-            # ocsp-dir = "\(ocsp.directory)"   # or "", which turns the fetching of OCSP responses off
-            # ocsp-connect-tmo = \(seconds(ocsp.connectTimeout))
-            # ocsp-resp-tmo = \(seconds(ocsp.responseTimeout))
-            # ocsp-refresh-interval = \(seconds(ocsp.refreshInterval))
             # ssl-engine = ""
             # shared-cache-listen = "[HOST]:PORT"
             # shared-cache-peer = "[HOST]:PORT"

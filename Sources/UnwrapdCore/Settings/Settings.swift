@@ -253,15 +253,18 @@ public struct TLSOverrides: Equatable, Sendable {
     public init() {}
 }
 
-/// OCSP stapling settings. Stapled responses come from `ocsp-resp-file`s (`CertificateSource`); `verifyStaple`
-/// checks their signatures. The rest configure hitch's automatic fetching of responses, not supported yet: only
-/// their defaults (and `ocsp-dir = ""`, which turns that fetching off) are accepted.
+/// OCSP stapling settings. Stapled responses come from `ocsp-resp-file`s (`CertificateSource`) or, for a
+/// certificate that names an OCSP responder and has no such file, from the responder itself (hitch's automatic
+/// fetching, `OCSPFetchPlan`); `verifyStaple` checks their signatures.
 public struct OCSPOptions: Equatable, Sendable {
-    public var directory = "/var/lib/hitch/"
+    /// `ocsp-dir`: where fetched responses are kept across restarts; "" turns fetching off.
+    public var directory = "/var/lib/unwrapd/"
     /// `ocsp-verify-staple`: a stapled response must verify against the system's trust store.
     public var verifyStaple = false
+    /// `ocsp-connect-tmo`, `ocsp-resp-tmo`: how long a fetch waits for the responder's connection, then its answer.
     public var connectTimeout: Double = 4
     public var responseTimeout: Double = 10
+    /// `ocsp-refresh-interval`: the longest time between two fetches of a certificate's response.
     public var refreshInterval: Double = 1800
 
     public init() {}

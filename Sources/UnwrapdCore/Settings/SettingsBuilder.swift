@@ -93,7 +93,7 @@ struct SettingsBuilder {
             settings.syslogFacility =
                 text.isEmpty ? Settings().syslogFacility : try parse(try SettingValue.syslogFacility(text))
         case .ocspDirectory:
-            settings.ocsp.directory = SettingValue.optionalText(text) ?? OCSPOptions().directory
+            settings.ocsp.directory = text  // "": no fetching, as in hitch
         case .ocspVerifyStaple:
             settings.ocsp.verifyStaple = try parse(try SettingValue.boolean(text))
         case .ocspConnectTimeout:

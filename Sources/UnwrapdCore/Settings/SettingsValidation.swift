@@ -72,21 +72,14 @@ extension CertificateSource {
 
 extension Settings {
     /// The features given a non-default value that unwrapd accepts for hitch compatibility but does not implement
-    /// yet, in a fixed order. A value equal to the default (`ocsp-dir = "/var/lib/hitch/"`, `ssl-engine = ""`) is
-    /// not a use of the feature; nor is `ocsp-dir = ""` (hitch's way to turn automatic OCSP fetching off), which
-    /// reads as the default.
+    /// yet, in a fixed order. A value equal to the default (`ssl-engine = ""`) is not a use of the feature.
     var unsupportedFeatures: [SettingKey] {
-        let defaults = OCSPOptions()
         let used: [(SettingKey, Bool)] = [
             (.client, clientMode),
             (.sslEngine, sslEngine != nil),
             (.sharedCacheListen, sharedCacheListen != nil),
             (.sharedCachePeer, !sharedCachePeers.isEmpty),
             (.sharedCacheInterface, sharedCacheInterface != nil),
-            (.ocspDirectory, ocsp.directory != defaults.directory),
-            (.ocspConnectTimeout, ocsp.connectTimeout != defaults.connectTimeout),
-            (.ocspResponseTimeout, ocsp.responseTimeout != defaults.responseTimeout),
-            (.ocspRefreshInterval, ocsp.refreshInterval != defaults.refreshInterval),
         ]
         return used.filter(\.1).map(\.0)
     }

@@ -194,7 +194,7 @@ public enum Usage {
                         "provided as a list of comma-separated tokens"),
                     Option(
                         "-o  --ocsp-dir=DIR", "Set OCSP staple cache directory",
-                        "This enables automated retrieval and stapling", "of OCSP responses (not supported yet)",
+                        "This enables automated retrieval and stapling", "of OCSP responses (\"\": off)",
                         "(Default: \"\(defaults.ocsp.directory)\")"),
                 ]),
             Section(

@@ -20,6 +20,25 @@ extension OCSPStaple {
             throw .system(
                 SystemError("pem-file \(certificatePath): ocsp-resp-file: cannot read", path, code: error.code))
         }
+        let status = try check(bytes, for: context, certificatePath: certificatePath, origin: origin, verify: verify)
+        if status.code != V_OCSP_CERTSTATUS_GOOD {
+            Log.error("\(origin): the response calls the certificate \(status.text); it is stapled as it is")
+        }
+        let response = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+        response.copyBytes(from: bytes)
+        let staple = UnsafeMutablePointer<OCSPStaple>.allocate(capacity: 1)
+        staple.initialize(to: OCSPStaple(response: response, nextUpdate: status.nextUpdate, path: path))
+        _ = staple.pointee.isCurrentOrLogged(at: time(nil))  // an expired one is named now, not by each worker
+        return staple
+    }
+
+    /// Checks `bytes` as the OCSP response for the certificate loaded into `context`: a DER OCSP response the
+    /// responder answered successfully, holding a status for this very certificate (found through the certificate
+    /// that issued it, which the PEM file's chain must hold), and with `verify` signed by a responder that chains to
+    /// the system's trust store. Returns that status; a failed check is a one-line error starting with `origin`.
+    static func check(
+        _ bytes: [UInt8], for context: OpaquePointer, certificatePath: String, origin: String, verify: Bool
+    ) throws(StartupError) -> OCSPCertificateStatus {
         let parsed: OpaquePointer? = bytes.withUnsafeBufferPointer { buffer in
             var cursor = buffer.baseAddress
             return d2i_OCSP_RESPONSE(nil, &cursor, buffer.count)
@@ -35,7 +54,6 @@ extension OCSPStaple {
             throw .invalid("\(origin): the responder answered \"\(answer)\", not a certificate status")
         }
         defer { OCSP_BASICRESP_free(basic) }
-
         guard let certificate = SSL_CTX_get0_certificate(context) else {
             throw .invalid("pem-file \(certificatePath): no certificate found")
         }
@@ -45,7 +63,7 @@ extension OCSPStaple {
                 "\(origin): the PEM file holds no certificate that issued its own, which tells whether the response "
                     + "is for it (add the chain)")
         }
-        guard let status = CertificateStatus(of: certificate, issuedBy: issuer, in: basic) else {
+        guard let status = OCSPCertificateStatus(of: certificate, issuedBy: issuer, in: basic) else {
             throw .invalid("\(origin): the response holds no status for this certificate")
         }
         if verify {
@@ -56,20 +74,11 @@ extension OCSPStaple {
             }
         }
         ERR_clear_error()
-
-        if status.code != V_OCSP_CERTSTATUS_GOOD {
-            Log.error("\(origin): the response calls the certificate \(status.text); it is stapled as it is")
-        }
-        let response = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
-        response.copyBytes(from: bytes)
-        let staple = UnsafeMutablePointer<OCSPStaple>.allocate(capacity: 1)
-        staple.initialize(to: OCSPStaple(response: response, nextUpdate: status.nextUpdate, path: path))
-        _ = staple.pointee.isCurrentOrLogged(at: time(nil))  // an expired one is named now, not by each worker
-        return staple
+        return status
     }
 
     /// The certificate in `chain` that issued `certificate`.
-    private static func issuer(of certificate: OpaquePointer, in chain: OpaquePointer?) -> OpaquePointer? {
+    static func issuer(of certificate: OpaquePointer, in chain: OpaquePointer?) -> OpaquePointer? {
         guard let chain else { return nil }
         for index in 0..<OPENSSL_sk_num(chain) {
             guard let candidate = OPENSSL_sk_value(chain, index).map(OpaquePointer.init) else { continue }
@@ -80,7 +89,7 @@ extension OCSPStaple {
 }
 
 /// What an OCSP response says about one certificate.
-private struct CertificateStatus {
+struct OCSPCertificateStatus {
     /// `V_OCSP_CERTSTATUS_GOOD`, `_REVOKED` or `_UNKNOWN`.
     let code: Int32
     /// Its nextUpdate in seconds since the epoch, if it has one.

@@ -1,0 +1,63 @@
+import COpenSSL
+import CUnwrapdShims
+import Glibc
+
+/// Where the fetched OCSP response of a certificate is kept across restarts: in `ocsp-dir`, named as hitch names it
+/// (the MD5 of the certificate's path as configured, in hex), so a directory hitch filled serves unwrapd too.
+enum OCSPCacheFile {
+    /// The file for the certificate at `certificatePath` in `directory`.
+    static func path(in directory: String, for certificatePath: String) -> String {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let bytes = Array(certificatePath.utf8)
+        _ = EVP_Digest(bytes, bytes.count, &digest, &length, EVP_md5(), nil)
+        let name = digest.prefix(Int(length)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// Replaces the file at `path` with `bytes`: written beside it, then renamed over it, so that a reader never
+    /// sees half a response.
+    static func save(_ bytes: [UInt8], to path: String) throws(SystemError) {
+        let temporary = "\(path).\(getpid()).new"
+        let descriptor = unwrapd_open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { throw SystemError("open", temporary) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                let failure = SystemError("write", temporary)
+                close(descriptor)
+                unlink(temporary)
+                throw failure
+            }
+            written += count
+        }
+        close(descriptor)
+        guard rename(temporary, path) == 0 else {
+            let failure = SystemError("rename", "\(temporary) to \(path)")
+            unlink(temporary)
+            throw failure
+        }
+    }
+}
+
+extension OCSPCacheFile {
+    /// Creates `ocsp-dir` when it does not exist (mode 0750, owned by the workers' user, who runs the fetcher that
+    /// writes into it), as hitch's package creates /var/lib/hitch. A directory that cannot be made is logged: the
+    /// responses are still fetched and stapled, only not kept for the next start.
+    static func prepareDirectory(_ path: String, owner: WorkerIdentity?) {
+        var status = stat()
+        guard stat(path, &status) != 0, errno == ENOENT else { return }
+        guard mkdir(path, 0o750) == 0 else {
+            Log.error("ocsp-dir: \(SystemError("mkdir", path)); fetched OCSP responses are not kept for the next start")
+            return
+        }
+        if let owner, chown(path, owner.userID, owner.groupID) != 0 {
+            Log.error("ocsp-dir: \(SystemError("chown", "\(path) to \(owner.name)"))")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import COpenSSL
+import CUnwrapdShims
+import Glibc
+
+/// The certificates of a configuration whose OCSP responses are fetched while it runs: those with a responder URL
+/// and no `ocsp-resp-file`, each once however many frontends serve it, when `ocsp-dir` is not "" (hitch's default:
+/// fetch). Made by the parent with the configuration: one shared slot per certificate, mapped before the workers
+/// and the fetcher are forked, filled from `ocsp-dir` when a saved response is still good.
+struct OCSPFetchPlan {
+    let subscriptions: [OCSPSubscription]
+    private let region: UnsafeMutableRawPointer?
+    private let regionSize: Int
+
+    /// No fetching.
+    static var none: OCSPFetchPlan { OCSPFetchPlan(subscriptions: [], region: nil, regionSize: 0) }
+
+    static func make(frontends: [PreparedFrontend], options: OCSPOptions) throws(StartupError) -> OCSPFetchPlan {
+        guard !options.directory.isEmpty else { return .none }
+        var candidates: [(path: String, url: OCSPResponderURL, contexts: [ServerContext], verify: Bool)] = []
+        for context in frontends.flatMap(\.tls.pointee.contexts) where context.source.ocspResponsePath == nil {
+            let path = context.source.path
+            if let index = candidates.firstIndex(where: { $0.path == path }) {
+                candidates[index].contexts.append(context)
+                continue
+            }
+            guard let url = responderURL(of: context) else { continue }
+            let verify = context.source.ocspVerifyStaple ?? options.verifyStaple
+            candidates.append((path, url, [context], verify))
+        }
+        guard !candidates.isEmpty else { return .none }
+        let stride = MemoryLayout<unwrapd_ocsp_slot>.stride
+        let size = stride * candidates.count
+        let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+        guard let region = mapped, region != MAP_FAILED else {
+            throw .system(SystemError("mmap", "\(size) bytes for fetched OCSP responses"))
+        }
+        var subscriptions: [OCSPSubscription] = []
+        for (index, candidate) in candidates.enumerated() {
+            let slot = (region + index * stride).bindMemory(to: unwrapd_ocsp_slot.self, capacity: 1)
+            for context in candidate.contexts { OCSPSubscription.install(slot, in: context.handle) }
+            let subscription = OCSPSubscription(
+                certificatePath: candidate.path, url: candidate.url, context: candidate.contexts[0].handle, slot: slot,
+                verify: candidate.verify,
+                cacheFile: OCSPCacheFile.path(in: options.directory, for: candidate.path))
+            loadSaved(into: subscription)
+            subscriptions.append(subscription)
+        }
+        return OCSPFetchPlan(subscriptions: subscriptions, region: region, regionSize: size)
+    }
+
+    /// Unmaps the slots in this process (the parent, once a reload replaced the configuration); the workers and the
+    /// fetcher of that configuration keep their own mappings until they exit.
+    func release() {
+        if let region { munmap(region, regionSize) }
+    }
+
+    /// The certificate's responder, or nil (logged when the certificate names one unwrapd cannot ask).
+    private static func responderURL(of context: ServerContext) -> OCSPResponderURL? {
+        guard let certificate = SSL_CTX_get0_certificate(context.handle) else { return nil }
+        var buffer = [CChar](repeating: 0, count: 2048)
+        guard unwrapd_X509_ocsp_url(certificate, &buffer, buffer.count) == 1 else { return nil }
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let origin = "pem-file \(context.source.path)"
+        do {
+            let url = try OCSPResponderURL(parsing: text)
+            if OCSPStaple.issuer(of: certificate, in: unwrapd_SSL_CTX_get0_chain_certs(context.handle)) == nil {
+                Log.error(
+                    "\(origin): its OCSP responder is not asked: the file holds no certificate that issued its own, "
+                        + "which the request names (add the chain)")
+                return nil
+            }
+            return url
+        } catch {
+            Log.error("\(origin): its OCSP responder is not asked: \(error)")
+            return nil
+        }
+    }
+
+    /// Staples the response saved in `ocsp-dir` until the fetcher has a new one, when it is for this certificate
+    /// and still current; says why not when it is there but unusable.
+    private static func loadSaved(into subscription: OCSPSubscription) {
+        guard let bytes = try? readFile(subscription.cacheFile) else { return }
+        let origin = "pem-file \(subscription.certificatePath): saved OCSP response \(subscription.cacheFile)"
+        do {
+            let status = try OCSPStaple.check(
+                bytes, for: subscription.context, certificatePath: subscription.certificatePath, origin: origin,
+                verify: subscription.verify)
+            if let nextUpdate = status.nextUpdate, nextUpdate <= time(nil) {
+                Log.info("\(origin): expired at \(utcText(nextUpdate)); not stapled until a new one is fetched")
+                return
+            }
+            guard bytes.count <= OCSPHTTPExchange.largestBody else { return }
+            subscription.publish(bytes, nextUpdate: status.nextUpdate, fetchedAt: 0)
+            Log.info("\(origin): stapled (\(status.text)) until a new one is fetched")
+        } catch {
+            Log.error("\(error); fetching a new one")
+        }
+    }
+}

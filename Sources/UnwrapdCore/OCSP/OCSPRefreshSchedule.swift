@@ -1,0 +1,43 @@
+/// When the fetcher asks each certificate's responder next (seconds since the epoch): at once for a response not
+/// fetched yet; after a fetch at the earlier of `ocsp-refresh-interval` and ten minutes before the response's
+/// nextUpdate (as hitch), but not sooner than a minute (or the interval, if shorter); after a failure, again in a
+/// minute (or the interval).
+struct OCSPRefreshSchedule {
+    let refreshInterval: Double
+    private(set) var due: [Int]
+
+    /// `fetchedAt` and `nextUpdates` from the slots (0: none): a fetcher started again after one that exited
+    /// resumes its predecessor's schedule.
+    init(refreshInterval: Double, count: Int, fetchedAt: [Int], nextUpdates: [Int], now: Int) {
+        self.refreshInterval = refreshInterval
+        due = Array(repeating: now, count: count)
+        for index in 0..<count where fetchedAt[index] > 0 {
+            due[index] = fetchedAt[index] + delay(nextUpdate: nextUpdates[index], from: fetchedAt[index])
+        }
+    }
+
+    /// The certificate to fetch next and when.
+    func next() -> (index: Int, due: Int) {
+        let index = due.indices.min { due[$0] < due[$1] }!
+        return (index, due[index])
+    }
+
+    /// Records a fetch of certificate `index` at `now`: `fetched` is the response's nextUpdate (0: none), or nil
+    /// when the fetch failed.
+    mutating func record(_ index: Int, fetched nextUpdate: Int?, now: Int) {
+        guard let nextUpdate else {
+            due[index] = now + shortest
+            return
+        }
+        due[index] = now + delay(nextUpdate: nextUpdate, from: now)
+    }
+
+    /// The least time between two requests for one certificate, in whole seconds.
+    private var shortest: Int { max(1, Int(min(60, refreshInterval))) }
+
+    private func delay(nextUpdate: Int, from now: Int) -> Int {
+        var seconds = max(1, Int(refreshInterval))
+        if nextUpdate > 0 { seconds = min(seconds, nextUpdate - now - 600) }
+        return max(shortest, seconds)
+    }
+}

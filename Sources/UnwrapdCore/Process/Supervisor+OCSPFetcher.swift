@@ -1,0 +1,79 @@
+import Glibc
+
+/// The OCSP fetcher process (`OCSPFetcherProcess`) as the parent keeps it: started once the workers serve, when the
+/// configuration has certificates to fetch for; restarted like a worker when it dies; replaced by a reload (the new
+/// configuration's fetcher fills the new slots); stopped with the daemon.
+extension Supervisor {
+    mutating func spawnFetcher() {
+        guard !runtime.ocspFetch.subscriptions.isEmpty else { return }
+        let parent = getpid()
+        let channel: (parent: Int32, worker: Int32)
+        do {
+            channel = try ControlChannel.makePair()
+        } catch {
+            retryFetcherLater(after: "\(error)")
+            return
+        }
+        let pid = fork()
+        switch pid {
+        case -1:
+            close(channel.parent)
+            close(channel.worker)
+            retryFetcherLater(after: "\(SystemError("fork"))")
+        case 0:
+            close(channel.parent)
+            for slot in slots { if let other = slot.channel { close(other) } }
+            for worker in retired { close(worker.channel) }
+            if startDirectory >= 0 { close(startDirectory) }
+            OCSPFetcherProcess.run(plan: runtime.ocspFetch, runtime: runtime, parent: parent, channel: channel.worker)
+        default:
+            close(channel.worker)
+            fetcher.pid = pid
+            fetcher.channel = channel.parent
+            fetcher.startedAt = MonotonicClock.now()
+            fetcher.restartAt = nil
+        }
+    }
+
+    /// `pid`, which ended with `status`, was a fetcher: the running one is restarted (backing off when it keeps
+    /// exiting right after start), one a reload replaced is forgotten. False when it was not a fetcher.
+    mutating func reapFetcher(_ pid: pid_t, status: Int32) -> Bool {
+        if let position = replacedFetchers.firstIndex(of: pid) {
+            replacedFetchers.remove(at: position)
+            return true
+        }
+        guard pid == fetcher.pid else { return false }
+        if let channel = fetcher.channel { close(channel) }
+        let uptime = MonotonicClock.now() - fetcher.startedAt
+        fetcher.pid = nil
+        fetcher.channel = nil
+        fetcher.quickExits = policy.quickExits(after: fetcher.quickExits, uptime: uptime)
+        let delay = policy.delay(afterQuickExits: fetcher.quickExits)
+        fetcher.restartAt = MonotonicClock.now() + delay
+        Log.error("OCSP fetcher (pid \(pid)) \(Signals.describeExit(status)); restarting it in \(delay) s")
+        return true
+    }
+
+    /// Starts the fetcher again once its restart is due.
+    mutating func restartFetcherWhenDue() {
+        guard fetcher.pid == nil, let due = fetcher.restartAt, due <= MonotonicClock.now() else { return }
+        spawnFetcher()
+    }
+
+    /// After a reload: the replaced configuration's fetcher stops, and one for the new configuration starts.
+    mutating func replaceFetcher() {
+        if let pid = fetcher.pid {
+            kill(pid, SIGTERM)
+            replacedFetchers.append(pid)
+        }
+        if let channel = fetcher.channel { close(channel) }
+        fetcher = Slot()
+        spawnFetcher()
+    }
+
+    private mutating func retryFetcherLater(after failure: String) {
+        Log.error("OCSP fetcher: \(failure); retrying")
+        fetcher.quickExits += 1
+        fetcher.restartAt = MonotonicClock.now() + policy.delay(afterQuickExits: fetcher.quickExits)
+    }
+}
