@@ -300,11 +300,17 @@ import Testing
             group = ""
             ciphers = ""
             ssl-engine = ""
-            ocsp-dir = ""
             syslog-facility = ""
             alpn-protos = ""
             """)
         #expect(settings == Settings())
+    }
+
+    /// Except `ocsp-dir`, where "" turns the fetching of OCSP responses off, as in hitch.
+    @Test func anEmptyOCSPDirectoryTurnsFetchingOff() throws {
+        var expected = Settings()
+        expected.ocsp.directory = ""
+        #expect(try configSettings("ocsp-dir = \"\"") == expected)
     }
 
     @Test func writeProxyIsWriteProxyV2() throws {

@@ -30,7 +30,7 @@ import Testing
     @Test func commentsOutWhatHasNoDefaultValue() {
         let active = DefaultConfiguration.text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
         let activeKeys = Set(active.map { String($0.prefix { $0 != " " }) })
-        for key in ["pem-file", "frontend", "ocsp-dir", "ssl-engine", "chroot", "user", "tls", "ssl"] {
+        for key in ["pem-file", "frontend", "ssl-engine", "chroot", "user", "tls", "ssl"] {
             #expect(!activeKeys.contains(key), "\(key) should be commented out")
         }
         #expect(activeKeys.contains("backend"))
@@ -86,7 +86,7 @@ import Testing
         #expect(help.contains("Backend connect timeout (Default: 30)"))
         #expect(help.contains("TLS handshake timeout (Default: 30)"))
         #expect(help.contains("Syslog facility to use (Default: \"daemon\")"))
-        #expect(help.contains("(Default: \"/var/lib/hitch/\")"))
+        #expect(help.contains("(Default: \"/var/lib/unwrapd/\")"))
     }
 
     @Test func marksUnwrapdsAdditionsAndWhatIsNotSupportedYet() {

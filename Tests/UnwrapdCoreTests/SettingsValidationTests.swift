@@ -13,8 +13,6 @@ import Testing
         (["--shared-cache-peer=[10.0.0.2]:9000"], "--shared-cache-peer"),
         (["-M", "eth0,3"], "-M"),
         (["--shared-cache-if=eth0"], "--shared-cache-if"),
-        (["--ocsp-dir=/var/cache/ocsp"], "--ocsp-dir"),
-        (["-o", "/var/cache/ocsp"], "-o"),
     ])
     func commandLineFlags(_ arguments: [String], _ option: String) throws {
         #expect(throws: SettingsError(.commandLine(option: option), "not supported yet by unwrapd")) {
@@ -27,8 +25,7 @@ import Testing
     }
 
     @Test(arguments: [
-        #"ocsp-dir = "/var/cache/ocsp""#, "ocsp-connect-tmo = 5", "ocsp-resp-tmo = 5",
-        "ocsp-refresh-interval = 60", #"ssl-engine = "rdrand""#,
+        #"ssl-engine = "rdrand""#,
         #"shared-cache-listen = "[*]:9000""#, #"shared-cache-peer = "[10.0.0.2]:9000""#, #"shared-cache-if = "eth0""#,
     ])
     func configFileKeys(_ line: String) {
@@ -36,8 +33,8 @@ import Testing
         #expect(configError("workers = 1\n\(line)") == "test.conf:2: \(key): not supported yet by unwrapd")
     }
 
-    /// Stapling pre-fetched responses is supported: `ocsp-resp-file` and `ocsp-verify-staple` (in a `pem-file` block
-    /// or for all), and `ocsp-dir = ""`, which turns hitch's automatic fetching off.
+    /// OCSP stapling is supported: `ocsp-resp-file` and `ocsp-verify-staple` (in a `pem-file` block or for all), and
+    /// hitch's automatic fetching with its settings; `ocsp-dir = ""` turns that fetching off.
     @Test func stapledResponsesFromFilesAreSupported() throws {
         let inBlock = try configSettings(
             "frontend = {\n port = 1\n pem-file = {\n  cert = \"a.pem\"\n  ocsp-resp-file = \"a.ocsp\"\n"
@@ -50,11 +47,24 @@ import Testing
         #expect(global.unsupportedFeatures.isEmpty)
         #expect(global.ocsp.verifyStaple)
         #expect(global.certificates.first?.ocspResponsePath == "a.ocsp")
-        #expect(try runSettings("--ocsp-dir=", "c.pem").unsupportedFeatures.isEmpty)
+        #expect(global.ocsp.directory == "")
+        #expect(try runSettings("--ocsp-dir=", "c.pem").ocsp.directory == "")
+        let fetching = try configSettings(
+            "ocsp-dir = \"/var/cache/ocsp\"\nocsp-connect-tmo = 1.5\nocsp-resp-tmo = 5\nocsp-refresh-interval = 60")
+        #expect(fetching.unsupportedFeatures.isEmpty)
+        #expect(fetching.ocsp.directory == "/var/cache/ocsp")
+        #expect(fetching.ocsp.connectTimeout == 1.5)
+        #expect(fetching.ocsp.responseTimeout == 5)
+        #expect(fetching.ocsp.refreshInterval == 60)
+        #expect(try runSettings("-o", "/srv/ocsp", "c.pem").ocsp.directory == "/srv/ocsp")
+        #expect(try runSettings("c.pem").ocsp.directory == "/var/lib/unwrapd/")
+        #expect(
+            configError("ocsp-refresh-interval = 0")
+                == #"test.conf:1: ocsp-refresh-interval: expected a number of seconds greater than 0, found "0""#)
     }
 
     @Test func defaultValuesAreNoUseOfAFeature() throws {
-        let settings = try runSettings("--ocsp-dir=/var/lib/hitch/", "-C", "0", "-e", "", "c.pem")
+        let settings = try runSettings("-C", "0", "-e", "", "c.pem")
         #expect(settings.unsupportedFeatures.isEmpty)
         #expect(
             try configSettings("pem-file = { cert = \"a.pem\" ocsp-resp-file = \"\" ocsp-verify-staple = off }")
@@ -63,12 +73,12 @@ import Testing
 
     @Test func theLastValueGivenCounts() throws {
         try withConfigFile("pem-file = \"f.pem\"\nocsp-dir = \"/var/cache/ocsp\"") { path in
-            #expect(commandLineError("--config=\(path)") == "\(path):2: ocsp-dir: not supported yet by unwrapd")
-            #expect(
-                commandLineError("--config=\(path)", "--ocsp-dir=/srv/ocsp")
-                    == "--ocsp-dir: not supported yet by unwrapd")
-            let settings = try runSettings("--config=\(path)", "--ocsp-dir=/var/lib/hitch/")
-            #expect(settings.ocsp.directory == "/var/lib/hitch/")
+            let fromFile = try runSettings("--config=\(path)")
+            let overridden = try runSettings("--config=\(path)", "--ocsp-dir=/var/lib/hitch/")
+            let overriding = try runSettings("--ocsp-dir=/srv/ocsp", "--config=\(path)")
+            #expect(fromFile.ocsp.directory == "/var/cache/ocsp")
+            #expect(overridden.ocsp.directory == "/var/lib/hitch/")
+            #expect(overriding.ocsp.directory == "/srv/ocsp")  // the command line wins, wherever --config is
         }
     }
 }
