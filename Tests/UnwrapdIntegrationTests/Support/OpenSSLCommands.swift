@@ -13,7 +13,9 @@ enum OpenSSLCommands {
     ]
 
     /// Extensions of a leaf certificate: TLS server or client, with optional DNS subjectAltNames.
-    static func leafExtensions(server: Bool, keyType: KeyType, dnsNames: [String]) -> [String] {
+    static func leafExtensions(
+        server: Bool, keyType: KeyType, dnsNames: [String], ocspResponder: String? = nil
+    ) -> [String] {
         var extensions = [
             "basicConstraints = critical, CA:FALSE",
             "keyUsage = critical, digitalSignature" + (keyType == .rsa2048 ? ", keyEncipherment" : ""),
@@ -23,6 +25,7 @@ enum OpenSSLCommands {
         if !dnsNames.isEmpty {
             extensions.append("subjectAltName = " + dnsNames.map { "DNS:\($0)" }.joined(separator: ", "))
         }
+        if let ocspResponder { extensions.append("authorityInfoAccess = OCSP;URI:\(ocspResponder)") }
         return extensions
     }
 

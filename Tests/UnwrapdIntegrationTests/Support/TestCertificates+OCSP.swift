@@ -29,6 +29,20 @@ extension TestCertificates {
         for files: CertificateFiles, _ answer: OCSPAnswer = .good, signedBy signer: OCSPSigner = .issuer,
         name: String
     ) throws -> String {
+        let request = directory.file("\(name).request")
+        try CommandLineTools.openssl([
+            "ocsp", "-issuer", intermediateFile, "-cert", files.certificateFile, "-no_nonce", "-reqout", request,
+        ]).requireSuccess()
+        return try answerOCSPRequest(in: request, for: files, answer, signedBy: signer, name: name)
+    }
+
+    /// Answers the DER OCSP request in the file `request` as a responder for the certificate of `files` would:
+    /// `openssl ocsp` with an index that holds only that certificate, saying `answer`. Writes the DER response to
+    /// `name` in the test directory; returns its path.
+    func answerOCSPRequest(
+        in request: String, for files: CertificateFiles, _ answer: OCSPAnswer, signedBy signer: OCSPSigner = .issuer,
+        name: String
+    ) throws -> String {
         let serialLine = try CommandLineTools.openssl(["x509", "-in", files.certificateFile, "-noout", "-serial"])
             .requireSuccess().stdoutText
         let serial = serialLine.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(
@@ -37,10 +51,6 @@ extension TestCertificates {
         let index = try directory.write(
             "\(answer.rawValue)\t491231235959Z\t\(revokedAt)\t\(serial)\tunknown\t/CN=\(files.commonName ?? "x")\n",
             to: "\(name).index")
-        let request = directory.file("\(name).request")
-        try CommandLineTools.openssl([
-            "ocsp", "-issuer", intermediateFile, "-cert", files.certificateFile, "-no_nonce", "-reqout", request,
-        ]).requireSuccess()
         let (signerCertificate, signerKey) =
             switch signer {
             case .issuer: (authorities.intermediateCertificate, authorities.intermediateKey)
