@@ -136,6 +136,25 @@ import Testing
         #expect(try statusReport().contains("Cert Status: good"))
     }
 
+    /// The fetcher, unprivileged, gets the reopened log file from the parent, as the workers do.
+    @Test func sigusr1HandsTheFetcherTheReopenedLogFile() throws {
+        defer { fixture.stop() }
+        let log = fixture.directory.file("unwrapd.log")
+        let daemon = try startDaemon(extra: ["ocsp-refresh-interval = 1", "log-filename = \"\(log)\""])
+        defer { daemon.kill() }
+        try waitUntil("a fetch logged in \(log)", timeout: .seconds(10)) {
+            fixture.directory.read("unwrapd.log").contains(Self.fetched)
+        }
+        try #require(rename(log, fixture.directory.file("unwrapd.log.1")) == 0)
+        try daemon.sendSignal(SIGUSR1)
+        // Fetched every second: the next fetch's line goes to the new file.
+        try waitUntil(
+            "the fetcher's next line in the new \(log)", timeout: .seconds(10),
+            details: fixture.directory.read("unwrapd.log.1")
+        ) { fixture.directory.read("unwrapd.log").contains(Self.fetched) }
+        #expect(!fixture.directory.read("unwrapd.log.1").contains("cannot reopen"))
+    }
+
     @Test func noFetcherWithoutAnOCSPDirectoryOrWithAResponseFile() throws {
         defer { fixture.stop() }
         let off = try startDaemon(extra: ["ocsp-dir = \"\""])
