@@ -118,7 +118,7 @@ import Testing
         #expect(try statusReport().contains("Cert Status: revoked"))
     }
 
-    @Test func aDeadFetcherIsRestartedAndAReloadStartsANewOne() throws {
+    @Test func aDeadFetcherIsRestartedAndKeepsToTheSchedule() throws {
         defer { fixture.stop() }
         let daemon = try startDaemon()
         defer { daemon.kill() }
@@ -129,11 +129,37 @@ import Testing
         _ = try daemon.waitForLog(containing: "OCSP fetcher (pid \(fetcher)) was killed by SIGKILL; restarting it")
         let restarted = try daemon.waitForChildren(count: 2, excluding: [fetcher])
         #expect(restarted.contains(worker))
-        #expect(responder.answered == 1, "the restarted fetcher keeps to the schedule: the response is fresh")
-
-        _ = try daemon.reload()
-        try responder.waitForAnswers(2)  // the new configuration's fetcher
         #expect(try statusReport().contains("Cert Status: good"))
+        #expect(responder.answered == 1, "the restarted fetcher keeps to the schedule: the response is fresh")
+    }
+
+    /// A reload keeps the response it has for the same certificate (and its schedule); a certificate renewed in the
+    /// same PEM file gets its own at once.
+    @Test func aReloadKeepsTheResponseUntilTheCertificateChanges() throws {
+        defer { fixture.stop() }
+        let daemon = try startDaemon()
+        defer { daemon.kill() }
+        _ = try daemon.waitForLog(containing: Self.fetched, timeout: .seconds(10))
+        let before = Set(daemon.childPIDs())
+        _ = try daemon.reload()
+        #expect(try statusReport().contains("Cert Status: good"))
+        let after = try daemon.waitForChildren(count: 2, excluding: before)
+        #expect(after.count == 2, "a new worker and a new fetcher")
+        // Not the saved file's response, which the new fetcher would replace at once: the running one, kept.
+        #expect(!daemon.logContains("until a new one is fetched"), "\(daemon.stderr)")
+        #expect(responder.answered == 1)
+
+        let renewed = try fixture.certificates.server(["a.example"], ocspResponder: responder.url)
+        responder.serve(renewed)
+        try FileManager.default.removeItem(atPath: certificate.pemFile)
+        try FileManager.default.copyItem(atPath: renewed.pemFile, toPath: certificate.pemFile)
+        _ = try daemon.reload()
+        try responder.waitForAnswers(2)
+        let serial = try CommandLineTools.openssl(["x509", "-in", renewed.certificateFile, "-noout", "-serial"])
+            .requireSuccess().stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("serial=".count)
+        try waitUntil("the renewed certificate's response stapled", timeout: .seconds(10)) {
+            try statusReport().contains("Serial Number: \(serial)")
+        }
     }
 
     /// The fetcher, unprivileged, gets the reopened log file from the parent, as the workers do.

@@ -5,7 +5,8 @@ import Glibc
 /// The certificates of a configuration whose OCSP responses are fetched while it runs: those with a responder URL
 /// and no `ocsp-resp-file`, each once however many frontends serve it, when `ocsp-dir` is not "" (hitch's default:
 /// fetch). Made by the parent with the configuration: one shared slot per certificate, mapped before the workers
-/// and the fetcher are forked, filled from `ocsp-dir` when a saved response is still good.
+/// and the fetcher are forked, filled with the running configuration's response on a reload, else with the one
+/// saved in `ocsp-dir`, when it is still current and for this very certificate.
 struct OCSPFetchPlan {
     let subscriptions: [OCSPSubscription]
     private let region: UnsafeMutableRawPointer?
@@ -14,7 +15,9 @@ struct OCSPFetchPlan {
     /// No fetching.
     static var none: OCSPFetchPlan { OCSPFetchPlan(subscriptions: [], region: nil, regionSize: 0) }
 
-    static func make(frontends: [PreparedFrontend], options: OCSPOptions) throws(StartupError) -> OCSPFetchPlan {
+    static func make(
+        frontends: [PreparedFrontend], options: OCSPOptions, previous: OCSPFetchPlan?
+    ) throws(StartupError) -> OCSPFetchPlan {
         guard !options.directory.isEmpty else { return .none }
         var candidates: [(path: String, url: OCSPResponderURL, contexts: [ServerContext], verify: Bool)] = []
         for context in frontends.flatMap(\.tls.pointee.contexts) where context.source.ocspResponsePath == nil {
@@ -42,7 +45,7 @@ struct OCSPFetchPlan {
                 certificatePath: candidate.path, url: candidate.url, context: candidate.contexts[0].handle, slot: slot,
                 verify: candidate.verify,
                 cacheFile: OCSPCacheFile.path(in: options.directory, for: candidate.path))
-            loadSaved(into: subscription)
+            if !carryOver(into: subscription, from: previous) { loadSaved(into: subscription) }
             subscriptions.append(subscription)
         }
         return OCSPFetchPlan(subscriptions: subscriptions, region: region, regionSize: size)
@@ -76,24 +79,47 @@ struct OCSPFetchPlan {
         }
     }
 
+    /// On a reload: the running configuration's response for the same PEM file, when it is for the certificate
+    /// the file holds now (not one renewed since); the new fetcher then keeps to its schedule. False when there is
+    /// none to carry over.
+    private static func carryOver(into subscription: OCSPSubscription, from previous: OCSPFetchPlan?) -> Bool {
+        guard let old = previous?.subscriptions.first(where: { $0.certificatePath == subscription.certificatePath }),
+            let response = old.response
+        else { return false }
+        let origin = "pem-file \(subscription.certificatePath): the OCSP response of the configuration replaced"
+        guard let status = usableStatus(of: response, for: subscription, origin: origin) else { return false }
+        subscription.publish(
+            response, nextUpdate: status.nextUpdate, fetchedAt: Int(unwrapd_ocsp_slot_fetched_at(old.slot)))
+        return true
+    }
+
     /// Staples the response saved in `ocsp-dir` until the fetcher has a new one, when it is for this certificate
     /// and still current; says why not when it is there but unusable.
     private static func loadSaved(into subscription: OCSPSubscription) {
         guard let bytes = try? readFile(subscription.cacheFile) else { return }
         let origin = "pem-file \(subscription.certificatePath): saved OCSP response \(subscription.cacheFile)"
+        guard let status = usableStatus(of: bytes, for: subscription, origin: origin) else { return }
+        subscription.publish(bytes, nextUpdate: status.nextUpdate, fetchedAt: 0)
+        Log.info("\(origin): stapled (\(status.text)) until a new one is fetched")
+    }
+
+    /// The status `response` gives the certificate, when it checks out and is current; otherwise nil, and one
+    /// line that says why (information only: the fetcher asks for a new one at once).
+    private static func usableStatus(
+        of response: [UInt8], for subscription: OCSPSubscription, origin: String
+    ) -> OCSPCertificateStatus? {
         do {
             let status = try OCSPStaple.check(
-                bytes, for: subscription.context, certificatePath: subscription.certificatePath, origin: origin,
+                response, for: subscription.context, certificatePath: subscription.certificatePath, origin: origin,
                 verify: subscription.verify)
             if let nextUpdate = status.nextUpdate, nextUpdate <= time(nil) {
                 Log.info("\(origin): expired at \(utcText(nextUpdate)); not stapled until a new one is fetched")
-                return
+                return nil
             }
-            guard bytes.count <= OCSPHTTPExchange.largestBody else { return }
-            subscription.publish(bytes, nextUpdate: status.nextUpdate, fetchedAt: 0)
-            Log.info("\(origin): stapled (\(status.text)) until a new one is fetched")
+            return response.count <= OCSPHTTPExchange.largestBody ? status : nil
         } catch {
-            Log.error("\(error); fetching a new one")
+            Log.info("\(error); fetching a new one")
+            return nil
         }
     }
 }

@@ -26,6 +26,14 @@ struct OCSPSubscription {
         }
     }
 
+    /// What the slot holds now (the parent's read, on a reload), or nil when it holds none.
+    var response: [UInt8]? {
+        var length = 0
+        guard let copy = unwrapd_ocsp_slot_copy(slot, 0, &length) else { return nil }
+        defer { CRYPTO_free(copy, nil, 0) }
+        return Array(UnsafeBufferPointer(start: copy, count: length))
+    }
+
     /// Makes `context` staple what the slot holds, when a client asks.
     static func install(_ slot: UnsafeMutablePointer<unwrapd_ocsp_slot>, in context: OpaquePointer) {
         _ = unwrapd_SSL_CTX_set_tlsext_status_cb(context, onFetchedStatusRequest, slot)
