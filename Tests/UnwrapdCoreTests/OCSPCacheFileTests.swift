@@ -6,7 +6,8 @@ import Testing
 @Suite struct OCSPCacheFileTests {
     @Test func theFileIsNamedAsHitchNamesIt() {
         // MD5("abc"), RFC 1321's test suite: hitch names the file by the MD5 of the certificate's path.
-        #expect(OCSPCacheFile.path(in: "/var/lib/hitch/", for: "abc") == "/var/lib/hitch/900150983cd24fb0d6963f7d28e17f72")
+        #expect(
+            OCSPCacheFile.path(in: "/var/lib/hitch/", for: "abc") == "/var/lib/hitch/900150983cd24fb0d6963f7d28e17f72")
         #expect(OCSPCacheFile.path(in: "/srv/ocsp", for: "") == "/srv/ocsp/d41d8cd98f00b204e9800998ecf8427e")
     }
 

@@ -34,13 +34,19 @@ import Testing
         let cases: [(String, Bool, OCSPFetchError)] = [
             ("HTTP/1.1 503 Service Unavailable\r\n\r\n", true, .httpStatus("503 Service Unavailable")),
             ("SSH-2.0-OpenSSH\r\n\r\n", true, .malformedResponse("not an HTTP response: SSH-2.0-OpenSSH")),
-            ("HTTP/1.1 200 OK\r\nContent-Len", true,
-             .malformedResponse("the connection ended before the response's headers did")),
-            ("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc", true,
-             .malformedResponse("the body ended after 3 of 9 bytes")),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Len", true,
+                .malformedResponse("the connection ended before the response's headers did")
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc", true,
+                .malformedResponse("the body ended after 3 of 9 bytes")
+            ),
             ("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false, .malformedResponse("Content-Length 'x'")),
-            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false,
-             .malformedResponse("Transfer-Encoding 'chunked' in an answer to HTTP/1.0")),
+            (
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", false,
+                .malformedResponse("Transfer-Encoding 'chunked' in an answer to HTTP/1.0")
+            ),
             ("HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n", false, .responseTooLarge(20000)),
         ]
         for (text, ended, error) in cases {

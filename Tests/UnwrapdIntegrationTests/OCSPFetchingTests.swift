@@ -27,7 +27,8 @@ import Testing
     private func startDaemon(extra: [String] = [], responseFile: String? = nil) throws -> DaemonProcess {
         var lines = [
             "frontend = \"\(fixture.frontendName)\"", "backend = \"\(fixture.backend.hitchAddress)\"",
-            "ocsp-dir = \"\(cacheDirectory)\"", "log-level = 2", "pem-file = {", "    cert = \"\(certificate.pemFile)\"",
+            "ocsp-dir = \"\(cacheDirectory)\"", "log-level = 2", "pem-file = {",
+            "    cert = \"\(certificate.pemFile)\"",
         ]
         if let responseFile { lines.append("    ocsp-resp-file = \"\(responseFile)\"") }
         lines += ["}"] + extra

@@ -27,7 +27,8 @@ struct OCSPResponderClient {
         var failure = OCSPFetchError.unresolvable("no address")
         for address in addresses {
             let descriptor = socket(
-                address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+                address.family,
+                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
                     | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard descriptor >= 0 else { throw .system(SystemError("socket", address.description)) }
             if address.withSockAddr({ Glibc.connect(descriptor, $0, $1) }) == 0 { return descriptor }

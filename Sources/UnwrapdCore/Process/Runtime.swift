@@ -49,7 +49,8 @@ struct Runtime {
         let frontends = try prepareFrontends(settings, ticketKeys: ticketKeys)
         let ocspFetch: OCSPFetchPlan
         do {
-            ocspFetch = try OCSPFetchPlan.make(frontends: frontends, options: settings.ocsp, previous: previous?.ocspFetch)
+            ocspFetch = try OCSPFetchPlan.make(
+                frontends: frontends, options: settings.ocsp, previous: previous?.ocspFetch)
             if !forTest && !ocspFetch.subscriptions.isEmpty {
                 OCSPCacheFile.prepareDirectory(settings.ocsp.directory, owner: identity)
             }

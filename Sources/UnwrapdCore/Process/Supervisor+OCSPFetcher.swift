@@ -6,32 +6,17 @@ import Glibc
 extension Supervisor {
     mutating func spawnFetcher() {
         guard !runtime.ocspFetch.subscriptions.isEmpty else { return }
-        let parent = getpid()
-        let channel: (parent: Int32, worker: Int32)
+        let runtime = runtime
         do {
-            channel = try ControlChannel.makePair()
-        } catch {
-            retryFetcherLater(after: "\(error)")
-            return
-        }
-        let pid = fork()
-        switch pid {
-        case -1:
-            close(channel.parent)
-            close(channel.worker)
-            retryFetcherLater(after: "\(SystemError("fork"))")
-        case 0:
-            close(channel.parent)
-            for slot in slots { if let other = slot.channel { close(other) } }
-            for worker in retired { close(worker.channel) }
-            if startDirectory >= 0 { close(startDirectory) }
-            OCSPFetcherProcess.run(plan: runtime.ocspFetch, runtime: runtime, parent: parent, channel: channel.worker)
-        default:
-            close(channel.worker)
-            fetcher.pid = pid
-            fetcher.channel = channel.parent
+            let child = try forkWithChannel { parent, channel in
+                OCSPFetcherProcess.run(plan: runtime.ocspFetch, runtime: runtime, parent: parent, channel: channel)
+            }
+            fetcher.pid = child.pid
+            fetcher.channel = child.channel
             fetcher.startedAt = MonotonicClock.now()
             fetcher.restartAt = nil
+        } catch {
+            retryFetcherLater(after: "\(error)")
         }
     }
 

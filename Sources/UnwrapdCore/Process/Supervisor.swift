@@ -104,20 +104,35 @@ struct Supervisor {
     /// Forks the worker of slot `index`. The child closes the parent's ends of every other worker's channel, and
     /// `alsoClosing` (during a reload: what the configuration being replaced holds and the new one does not).
     mutating func spawn(_ index: Int, alsoClosing inherited: [Int32] = []) {
-        let parent = getpid()
-        let channel: (parent: Int32, worker: Int32)
+        let (runtime, shared) = (runtime, shared)
         do {
-            channel = try ControlChannel.makePair()
+            let child = try forkWithChannel(alsoClosing: inherited) { parent, channel in
+                WorkerProcess.run(slot: index, runtime: runtime, shared: shared, parent: parent, channel: channel)
+            }
+            slots[index].pid = child.pid
+            slots[index].channel = child.channel
+            slots[index].startedAt = MonotonicClock.now()
+            slots[index].restartAt = nil
         } catch {
             retryLater(index, after: "\(error)")
-            return
         }
+    }
+
+    /// Forks a child with a control channel. The child closes the parent's ends of every other child's channel,
+    /// `inherited` and the start directory, then runs `body` with the parent's PID and its end of the channel; the
+    /// parent gets the child's PID and its own end.
+    func forkWithChannel(
+        alsoClosing inherited: [Int32] = [], _ body: (_ parent: pid_t, _ channel: Int32) -> Never
+    ) throws(StartupError) -> (pid: pid_t, channel: Int32) {
+        let parent = getpid()
+        let channel = try ControlChannel.makePair()
         let pid = fork()
         switch pid {
         case -1:
+            let failure = SystemError("fork")
             close(channel.parent)
             close(channel.worker)
-            retryLater(index, after: "\(SystemError("fork"))")
+            throw .system(failure)
         case 0:
             close(channel.parent)
             for slot in slots { if let other = slot.channel { close(other) } }
@@ -125,13 +140,10 @@ struct Supervisor {
             if let other = fetcher.channel { close(other) }
             for descriptor in inherited { close(descriptor) }
             if startDirectory >= 0 { close(startDirectory) }
-            WorkerProcess.run(slot: index, runtime: runtime, shared: shared, parent: parent, channel: channel.worker)
+            body(parent, channel.worker)
         default:
             close(channel.worker)
-            slots[index].pid = pid
-            slots[index].channel = channel.parent
-            slots[index].startedAt = MonotonicClock.now()
-            slots[index].restartAt = nil
+            return (pid, channel.parent)
         }
     }
 

@@ -1,4 +1,3 @@
-import CUnwrapdShims
 import Glibc
 import Synchronization
 
@@ -93,16 +92,14 @@ private final class BackendCore: Sendable {
     let behavior: BackendBehavior
     let keepLimit: Int
     let state = Monitor(State())
-    private let wakePipe: ChildPipe.Ends
-    private let acceptThread = Mutex<JoinableThread?>(nil)
+    private let acceptThread = Mutex<AcceptThread?>(nil)
 
     init(listenFD: Int32, endpoint: Endpoint, behavior: BackendBehavior, keepLimit: Int) throws {
         self.listenFD = listenFD
         self.endpoint = endpoint
         self.behavior = behavior
         self.keepLimit = keepLimit
-        wakePipe = try ChildPipe.Ends.make()
-        let thread = try JoinableThread(name: "backend accept") { [self] in acceptLoop() }
+        let thread = try AcceptThread(name: "backend accept", listenFD: listenFD) { [self] in accepted($0) }
         acceptThread.withLock { $0 = thread }
     }
 
@@ -112,37 +109,13 @@ private final class BackendCore: Sendable {
             return !state.stopped
         }
         guard first else { return }
-        var byte: UInt8 = 1
-        _ = write(wakePipe.write, &byte, 1)
-        acceptThread.withLock { $0 }?.join()
+        acceptThread.withLock { $0 }?.stop()
         let (connections, threads) = state.withLock { ($0.connections, $0.threads) }
         for connection in connections { connection.shutDownForStop() }
         for thread in threads { thread.join() }
         for connection in connections { connection.closeDescriptor() }
         close(listenFD)
-        close(wakePipe.read)
-        close(wakePipe.write)
         if case .unix(let path) = endpoint { unlink(path) }
-    }
-
-    private func acceptLoop() {
-        while true {
-            var descriptors = [
-                pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0),
-            ]
-            if poll(&descriptors, 2, -1) < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            if descriptors[1].revents != 0 { return }
-            let fd = unwrapd_accept4(listenFD, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
-            if fd < 0 {
-                if [EINTR, EAGAIN, ECONNABORTED, EPROTO].contains(errno) { continue }
-                return
-            }
-            accepted(fd)
-        }
     }
 
     private func accepted(_ fd: Int32) {

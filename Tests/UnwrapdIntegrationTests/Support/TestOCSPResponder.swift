@@ -1,4 +1,3 @@
-import CUnwrapdShims
 import Foundation
 import Glibc
 import Synchronization
@@ -23,15 +22,15 @@ final class TestOCSPResponder: Sendable {
         /// Requests answered with a response, and with 503.
         var answered = 0
         var refused = 0
-        var stopped = false
     }
 
     let port: UInt16
     private let listenFD: Int32
     private let certificates: TestCertificates
     private let state = Monitor(State())
-    private let wakePipe: ChildPipe.Ends
-    private let thread = Mutex<JoinableThread?>(nil)
+    private let thread = Mutex<AcceptThread?>(nil)
+    /// Connections accepted so far, numbering the files of their requests and answers.
+    private let accepted = Mutex(0)
 
     /// The responder's URL, for `TestCertificates.server(_:ocspResponder:)`.
     var url: String { "http://127.0.0.1:\(port)/ocsp" }
@@ -41,13 +40,19 @@ final class TestOCSPResponder: Sendable {
         (listenFD, port) = try Ports.listeningSocket()
         self.certificates = certificates
         do {
-            wakePipe = try ChildPipe.Ends.make()
+            let thread = try AcceptThread(name: "OCSP responder", listenFD: listenFD) { [self] fd in
+                let number = accepted.withLock { count in
+                    count += 1
+                    return count
+                }
+                answer(on: fd, number: number)
+                close(fd)
+            }
+            self.thread.withLock { $0 = thread }
         } catch {
             close(listenFD)
             throw error
         }
-        let thread = try JoinableThread(name: "OCSP responder") { [self] in acceptLoop() }
-        self.thread.withLock { $0 = thread }
     }
 
     deinit { stop() }
@@ -75,37 +80,7 @@ final class TestOCSPResponder: Sendable {
     }
 
     func stop() {
-        let first = state.update { state in
-            defer { state.stopped = true }
-            return !state.stopped
-        }
-        guard first else { return }
-        var byte: UInt8 = 1
-        _ = write(wakePipe.write, &byte, 1)
-        thread.withLock { $0 }?.join()
-        close(listenFD)
-        close(wakePipe.read)
-        close(wakePipe.write)
-    }
-
-    private func acceptLoop() {
-        var number = 0
-        while true {
-            var descriptors = [
-                pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0),
-            ]
-            if poll(&descriptors, 2, -1) < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            if descriptors[1].revents != 0 { return }
-            let fd = unwrapd_accept4(listenFD, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
-            guard fd >= 0 else { continue }
-            number += 1
-            answer(on: fd, number: number)
-            close(fd)
-        }
+        if thread.withLock({ $0 })?.stop() == true { close(listenFD) }
     }
 
     /// Reads one HTTP request and writes the answer.
@@ -122,13 +97,20 @@ final class TestOCSPResponder: Sendable {
                 in: request, for: served, status, name: "ocsp-answer-\(number).der"),
             let der = FileManager.default.contents(atPath: path)
         {
-            response = Array(
-                "HTTP/1.0 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: \(der.count)\r\n\r\n"
-                    .utf8) + Array(der)
+            response =
+                Array(
+                    "HTTP/1.0 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: \(der.count)\r\n\r\n"
+                        .utf8) + Array(der)
             answeredWithStatus = true
         }
         guard (try? Sockets.sendAll(fd, response)) != nil else { return }
-        state.update { answeredWithStatus ? ($0.answered += 1) : ($0.refused += 1) }
+        state.update { state in
+            if answeredWithStatus {
+                state.answered += 1
+            } else {
+                state.refused += 1
+            }
+        }
     }
 
     /// The body of the HTTP request on `fd` (its headers up to the blank line, then Content-Length bytes).
