@@ -1,4 +1,5 @@
 import COpenSSL
+import CUnwrapdShims  // MSG_NOSIGNAL: a clean build of this module's files did not find it through Glibc alone
 import Glibc
 
 /// The outcome of one nonblocking operation on the data path. No allocation, no throwing: the detail of a
