@@ -16,20 +16,18 @@ struct OCSPRefreshSchedule {
         }
     }
 
-    /// The certificate to fetch next and when.
+    /// The certificate to fetch next and when (there is at least one: the fetcher runs only for a plan with some).
     func next() -> (index: Int, due: Int) {
         let index = due.indices.min { due[$0] < due[$1] }!
         return (index, due[index])
     }
 
-    /// Records a fetch of certificate `index` at `now`: `fetched` is the response's nextUpdate (0: none), or nil
-    /// when the fetch failed.
-    mutating func record(_ index: Int, fetched nextUpdate: Int?, now: Int) {
-        guard let nextUpdate else {
-            due[index] = now + shortest
-            return
+    /// Records how a fetch of certificate `index` at `now` went.
+    mutating func record(_ index: Int, _ outcome: OCSPFetchOutcome, now: Int) {
+        switch outcome {
+        case .fetched(let nextUpdate): due[index] = now + delay(nextUpdate: nextUpdate ?? 0, from: now)
+        case .failed: due[index] = now + shortest
         }
-        due[index] = now + delay(nextUpdate: nextUpdate, from: now)
     }
 
     /// The least time between two requests for one certificate, in whole seconds.
@@ -40,4 +38,12 @@ struct OCSPRefreshSchedule {
         if nextUpdate > 0 { seconds = min(seconds, nextUpdate - now - 600) }
         return max(shortest, seconds)
     }
+}
+
+/// How one fetch of a certificate's OCSP response went.
+enum OCSPFetchOutcome: Equatable {
+    /// A response was stapled; its nextUpdate, if it has one (seconds since the epoch).
+    case fetched(nextUpdate: Int?)
+    /// It failed (logged); the fetcher tries again soon.
+    case failed
 }

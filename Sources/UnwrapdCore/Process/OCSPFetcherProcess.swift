@@ -10,7 +10,7 @@ import Glibc
 /// `ocsp-dir`), with a control channel to the parent like a worker's (for the reopened log file).
 enum OCSPFetcherProcess {
     /// Runs in the child after `fork`; never returns.
-    static func run(plan: OCSPFetchPlan, runtime: Runtime, parent: pid_t, channel: Int32) -> Never {
+    static func run(runtime: Runtime, parent: pid_t, channel: Int32) -> Never {
         Log.setTag("ocsp: ")
         for descriptor in runtime.listeners.descriptors { close(descriptor) }
         do {
@@ -25,6 +25,7 @@ enum OCSPFetcherProcess {
         _ = unwrapd_sigaction_ignore(SIGUSR1)
         Signals.unblockAll()
 
+        let plan = runtime.ocspFetch
         let options = runtime.settings.ocsp
         var schedule = OCSPRefreshSchedule(
             refreshInterval: options.refreshInterval, count: plan.subscriptions.count,
@@ -38,8 +39,7 @@ enum OCSPFetcherProcess {
             guard waitForParent(on: channel, until: due) else { _exit(0) }
             guard time(nil) >= due else { continue }
             let subscription = plan.subscriptions[index]
-            let nextUpdate = fetch(subscription, with: client)
-            schedule.record(index, fetched: nextUpdate.map { $0 ?? 0 }, now: time(nil))
+            schedule.record(index, fetch(subscription, with: client), now: time(nil))
         }
     }
 
@@ -57,9 +57,9 @@ enum OCSPFetcherProcess {
         return true
     }
 
-    /// Asks the responder for `subscription`'s response and, when it checks out, staples and saves it. Returns
-    /// its nextUpdate (nil inside: it has none), or nil when the fetch failed (logged).
-    private static func fetch(_ subscription: OCSPSubscription, with client: OCSPResponderClient) -> Int?? {
+    /// Asks the responder for `subscription`'s response and, when it checks out, staples and saves it; a failure
+    /// is logged.
+    private static func fetch(_ subscription: OCSPSubscription, with client: OCSPResponderClient) -> OCSPFetchOutcome {
         let origin = subscription.origin
         let response: [UInt8]
         let status: OCSPCertificateStatus
@@ -74,12 +74,12 @@ enum OCSPFetcherProcess {
             }
         } catch {
             Log.error("\(error.description.hasPrefix(origin) ? "" : "\(origin): ")\(error); trying again later")
-            return nil
+            return .failed
         }
         let now = time(nil)
         if let nextUpdate = status.nextUpdate, nextUpdate <= now {
             Log.error("\(origin): the response's nextUpdate \(utcText(nextUpdate)) has passed; trying again later")
-            return nil
+            return .failed
         }
         subscription.publish(response, nextUpdate: status.nextUpdate, fetchedAt: now)
         let until = status.nextUpdate.map { ", next update \(utcText($0))" } ?? ""
@@ -93,6 +93,6 @@ enum OCSPFetcherProcess {
         } catch {
             Log.error("\(origin): cannot save the response for the next start: \(error)")
         }
-        return .some(status.nextUpdate)
+        return .fetched(nextUpdate: status.nextUpdate)
     }
 }

@@ -9,7 +9,7 @@ extension Supervisor {
         let runtime = runtime
         do {
             let child = try forkWithChannel { parent, channel in
-                OCSPFetcherProcess.run(plan: runtime.ocspFetch, runtime: runtime, parent: parent, channel: channel)
+                OCSPFetcherProcess.run(runtime: runtime, parent: parent, channel: channel)
             }
             fetcher.pid = child.pid
             fetcher.channel = child.channel
