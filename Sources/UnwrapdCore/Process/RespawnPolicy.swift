@@ -19,6 +19,11 @@ struct RespawnPolicy: Equatable, Sendable {
         return delay
     }
 
+    /// How the log line about a death goes on: "restarting it", or when and why later.
+    static func restartText(delay: Double) -> String {
+        delay == 0 ? "restarting it" : "restarting it in \(delay) s (it keeps exiting right after start)"
+    }
+
     /// The number of consecutive quick deaths after a worker that ran `uptime` seconds died.
     func quickExits(after previous: Int, uptime: Double) -> Int {
         uptime < healthyAfter ? previous + 1 : 0

@@ -28,14 +28,8 @@ extension Supervisor {
             return true
         }
         guard pid == fetcher.pid else { return false }
-        if let channel = fetcher.channel { close(channel) }
-        let uptime = MonotonicClock.now() - fetcher.startedAt
-        fetcher.pid = nil
-        fetcher.channel = nil
-        fetcher.quickExits = policy.quickExits(after: fetcher.quickExits, uptime: uptime)
-        let delay = policy.delay(afterQuickExits: fetcher.quickExits)
-        fetcher.restartAt = MonotonicClock.now() + delay
-        Log.error("OCSP fetcher (pid \(pid)) \(Signals.describeExit(status)); restarting it in \(delay) s")
+        let when = RespawnPolicy.restartText(delay: fetcher.ended(policy: policy))
+        Log.error("OCSP fetcher (pid \(pid)) \(Signals.describeExit(status)); \(when)")
         return true
     }
 

@@ -21,6 +21,17 @@ struct Supervisor {
         var startedAt = 0.0
         var quickExits = 0
         var restartAt: Double? = nil
+
+        /// Its process ended: forgets it, closes the channel, and schedules the next start by `policy`; returns
+        /// the delay.
+        mutating func ended(policy: RespawnPolicy) -> Double {
+            if let channel { close(channel) }
+            (pid, channel) = (nil, nil)
+            quickExits = policy.quickExits(after: quickExits, uptime: MonotonicClock.now() - startedAt)
+            let delay = policy.delay(afterQuickExits: quickExits)
+            restartAt = MonotonicClock.now() + delay
+            return delay
+        }
     }
 
     /// A worker of a configuration a reload replaced, finishing its connections; it is not restarted.
@@ -188,14 +199,7 @@ struct Supervisor {
                 continue
             }
             guard let index = slots.firstIndex(where: { $0.pid == pid }) else { continue }
-            let uptime = MonotonicClock.now() - slots[index].startedAt
-            slots[index].pid = nil
-            if let channel = slots[index].channel { close(channel) }
-            slots[index].channel = nil
-            slots[index].quickExits = policy.quickExits(after: slots[index].quickExits, uptime: uptime)
-            let delay = policy.delay(afterQuickExits: slots[index].quickExits)
-            slots[index].restartAt = MonotonicClock.now() + delay
-            let when = delay == 0 ? "restarting it" : "restarting it in \(delay) s (it keeps exiting right after start)"
+            let when = RespawnPolicy.restartText(delay: slots[index].ended(policy: policy))
             Log.error("worker \(index) (pid \(pid)) \(Signals.describeExit(status)); \(when)")
         }
     }
