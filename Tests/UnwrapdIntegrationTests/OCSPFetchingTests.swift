@@ -196,4 +196,33 @@ import Testing
         #expect(try statusReport().contains("Cert Status: good"))
         #expect(responder.answered == 0)
     }
+
+    /// A certificate that demands a staple ("OCSP Must-Staple") with no way to get one is named at load: browsers
+    /// that honour it refuse the connection.
+    @Test func aMustStapleCertificateWithoutAStapleIsNamed() throws {
+        defer { fixture.stop() }
+        let certificates = fixture.certificates
+        let withoutResponder = try certificates.server(["m.example"], mustStaple: true)
+        let withResponder = try certificates.server(["n.example"], ocspResponder: responder.url, mustStaple: true)
+        let response = try certificates.ocspResponse(for: withoutResponder, name: "m.der")
+        func check(_ lines: [String]) throws -> String {
+            let config = try DaemonProcess.configArgument(
+                ["frontend = \"\(fixture.frontendName)\"", "backend = \"\(fixture.backend.hitchAddress)\""] + lines,
+                in: fixture.directory, name: "must-staple.conf")
+            let output = try DaemonProcess.run(["-t", config])
+            #expect(output.succeeded, "\(output)")
+            return output.stderrText
+        }
+        let demands = "the certificate demands a stapled OCSP response (\"OCSP Must-Staple\") and unwrapd has none"
+        let noResponder = try check(["pem-file = \"\(withoutResponder.pemFile)\""])
+        #expect(noResponder.contains("pem-file \(withoutResponder.pemFile): \(demands)"), "\(noResponder)")
+        #expect(noResponder.contains("it names no OCSP responder unwrapd can ask"), "\(noResponder)")
+        let off = try check(["ocsp-dir = \"\"", "pem-file = \"\(withResponder.pemFile)\""])
+        #expect(off.contains("ocsp-dir = \"\" turns fetching off"), "\(off)")
+        #expect(!(try check(["pem-file = \"\(withResponder.pemFile)\""])).contains(demands))
+        let fromFile = try check([
+            "pem-file = {", "    cert = \"\(withoutResponder.pemFile)\"", "    ocsp-resp-file = \"\(response)\"", "}",
+        ])
+        #expect(!fromFile.contains(demands), "\(fromFile)")
+    }
 }

@@ -18,15 +18,19 @@ struct OCSPFetchPlan {
     static func make(
         frontends: [PreparedFrontend], options: OCSPOptions, previous: OCSPFetchPlan?
     ) throws(StartupError) -> OCSPFetchPlan {
-        guard !options.directory.isEmpty else { return .none }
         var candidates: [(path: String, url: OCSPResponderURL, contexts: [ServerContext], verify: Bool)] = []
+        var seen: Set<String> = []
         for context in frontends.flatMap(\.tls.pointee.contexts) where context.source.ocspResponsePath == nil {
             let path = context.source.path
             if let index = candidates.firstIndex(where: { $0.path == path }) {
                 candidates[index].contexts.append(context)
                 continue
             }
-            guard let url = responderURL(of: context) else { continue }
+            guard seen.insert(path).inserted else { continue }
+            guard !options.directory.isEmpty, let url = responderURL(of: context) else {
+                warnIfMustStaple(context, fetching: !options.directory.isEmpty)
+                continue
+            }
             let verify = context.source.ocspVerifyStaple ?? options.verifyStaple
             candidates.append((path, url, [context], verify))
         }
@@ -55,6 +59,19 @@ struct OCSPFetchPlan {
     /// fetcher of that configuration keep their own mappings until they exit.
     func release() {
         if let region { munmap(region, regionSize) }
+    }
+
+    /// One line when `context`'s certificate demands a stapled response (the TLS feature extension, "OCSP
+    /// Must-Staple", RFC 7633) that unwrapd has no way to staple: browsers that honour it refuse the connection.
+    private static func warnIfMustStaple(_ context: ServerContext, fetching: Bool) {
+        guard let certificate = SSL_CTX_get0_certificate(context.handle),
+            X509_get_ext_by_NID(certificate, NID_tlsfeature, -1) >= 0
+        else { return }
+        let why = fetching ? "it names no OCSP responder unwrapd can ask" : "ocsp-dir = \"\" turns fetching off"
+        Log.error(
+            "pem-file \(context.source.path): the certificate demands a stapled OCSP response (\"OCSP Must-Staple\") "
+                + "and unwrapd has none to staple (no ocsp-resp-file, and \(why)): clients that honour it refuse "
+                + "the connection")
     }
 
     /// The certificate's responder, or nil (logged when the certificate names one unwrapd cannot ask).

@@ -14,7 +14,7 @@ enum OpenSSLCommands {
 
     /// Extensions of a leaf certificate: TLS server or client, with optional DNS subjectAltNames.
     static func leafExtensions(
-        server: Bool, keyType: KeyType, dnsNames: [String], ocspResponder: String? = nil
+        server: Bool, keyType: KeyType, dnsNames: [String], ocspResponder: String? = nil, mustStaple: Bool = false
     ) -> [String] {
         var extensions = [
             "basicConstraints = critical, CA:FALSE",
@@ -26,6 +26,7 @@ enum OpenSSLCommands {
             extensions.append("subjectAltName = " + dnsNames.map { "DNS:\($0)" }.joined(separator: ", "))
         }
         if let ocspResponder { extensions.append("authorityInfoAccess = OCSP;URI:\(ocspResponder)") }
+        if mustStaple { extensions.append("tlsfeature = status_request") }
         return extensions
     }
 

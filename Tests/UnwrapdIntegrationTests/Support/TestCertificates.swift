@@ -32,15 +32,17 @@ final class TestCertificates: Sendable {
     // MARK: - Servers
 
     /// A server certificate for `dnsNames` (subjectAltName), CN `commonName` (default: the first name), valid from
-    /// now for `validDays`, naming `ocspResponder` (a URL) in its authorityInfoAccess if given.
+    /// now for `validDays`, naming `ocspResponder` (a URL) in its authorityInfoAccess if given, and demanding a
+    /// stapled OCSP response ("OCSP Must-Staple") with `mustStaple`.
     func server(
         _ dnsNames: [String], commonName: String? = nil, keyType: KeyType = .ecdsaP256, validDays: Int = 30,
-        ocspResponder: String? = nil
+        ocspResponder: String? = nil, mustStaple: Bool = false
     ) throws -> CertificateFiles {
         let commonName = commonName ?? dnsNames.first
         return try leaf(
             named: commonName ?? "server", commonName: commonName, dnsNames: dnsNames, server: true,
-            keyType: keyType, issuer: intermediate, days: validDays, ocspResponder: ocspResponder)
+            keyType: keyType, issuer: intermediate, days: validDays, ocspResponder: ocspResponder,
+            mustStaple: mustStaple)
     }
 
     /// A server certificate with only a subject CN, no subjectAltName (older clients' matching rules).
@@ -137,14 +139,16 @@ final class TestCertificates: Sendable {
 
     private func leaf(
         named name: String, commonName: String?, dnsNames: [String], server: Bool, keyType: KeyType,
-        issuer: (certificate: String, key: String)?, days: Int = 30, ocspResponder: String? = nil
+        issuer: (certificate: String, key: String)?, days: Int = 30, ocspResponder: String? = nil,
+        mustStaple: Bool = false
     ) throws -> CertificateFiles {
         let base = fileBase(name)
         let key = try makeKey(keyType, base: base)
         try OpenSSLCommands.issue(
             subject: commonName,
             extensions: OpenSSLCommands.leafExtensions(
-                server: server, keyType: keyType, dnsNames: dnsNames, ocspResponder: ocspResponder),
+                server: server, keyType: keyType, dnsNames: dnsNames, ocspResponder: ocspResponder,
+                mustStaple: mustStaple),
             key: key, issuer: issuer, days: days, to: base + ".crt", configDirectory: directory.path)
         let chain = issuer?.certificate == authorities.intermediateCertificate ? intermediateFile : nil
         return try assemble(base: base, key: key, chain: chain, commonName: commonName, dnsNames: dnsNames)
