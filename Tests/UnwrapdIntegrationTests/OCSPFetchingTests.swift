@@ -119,6 +119,16 @@ import Testing
         #expect(try statusReport().contains("Cert Status: revoked"))
     }
 
+    @Test func aResponderThatDoesNotAnswerIsGivenUpAfterTheResponseTimeout() throws {
+        defer { fixture.stop() }
+        responder.serve(certificate, .silent)
+        let daemon = try startDaemon(extra: ["ocsp-resp-tmo = 0.5"])
+        defer { daemon.kill() }
+        let line = try daemon.waitForLog(containing: "trying again later", timeout: .seconds(10))
+        #expect(line[0].contains("no complete answer within ocsp-resp-tmo (0.5 s)"), "\(line)")
+        #expect(try statusReport().contains("OCSP response: no response sent"))
+    }
+
     @Test func aDeadFetcherIsRestartedAndKeepsToTheSchedule() throws {
         defer { fixture.stop() }
         let daemon = try startDaemon()

@@ -14,6 +14,8 @@ final class TestOCSPResponder: Sendable {
         case answer(TestCertificates.OCSPAnswer)
         /// `HTTP/1.0 503 Service Unavailable`.
         case unavailable
+        /// Reads the request and never answers (the connection stays open until `stop()`).
+        case silent
     }
 
     struct State {
@@ -22,6 +24,8 @@ final class TestOCSPResponder: Sendable {
         /// Requests answered with a response, and with 503.
         var answered = 0
         var refused = 0
+        /// Connections of requests left unanswered (`silent`).
+        var held: [Int32] = []
     }
 
     let port: UInt16
@@ -45,8 +49,7 @@ final class TestOCSPResponder: Sendable {
                     count += 1
                     return count
                 }
-                answer(on: fd, number: number)
-                close(fd)
+                if answer(on: fd, number: number) { close(fd) }
             }
             self.thread.withLock { $0 = thread }
         } catch {
@@ -80,15 +83,21 @@ final class TestOCSPResponder: Sendable {
     }
 
     func stop() {
-        if thread.withLock({ $0 })?.stop() == true { close(listenFD) }
+        guard thread.withLock({ $0 })?.stop() == true else { return }
+        close(listenFD)
+        for fd in state.withLock({ $0.held }) { close(fd) }
     }
 
-    /// Reads one HTTP request and writes the answer.
-    private func answer(on fd: Int32, number: Int) {
+    /// Reads one HTTP request and writes the answer; false when the connection is held open unanswered.
+    private func answer(on fd: Int32, number: Int) -> Bool {
         guard (try? Sockets.setTimeouts(fd, receive: .seconds(5), send: .seconds(5))) != nil,
             let body = readRequestBody(fd)
-        else { return }
+        else { return true }
         let (served, behavior) = state.withLock { ($0.served, $0.behavior) }
+        if case .silent = behavior {
+            state.update { $0.held.append(fd) }
+            return false
+        }
         var response = Array("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".utf8)
         var answeredWithStatus = false
         if case .answer(let status) = behavior, let served,
@@ -103,7 +112,7 @@ final class TestOCSPResponder: Sendable {
                         .utf8) + Array(der)
             answeredWithStatus = true
         }
-        guard (try? Sockets.sendAll(fd, response)) != nil else { return }
+        guard (try? Sockets.sendAll(fd, response)) != nil else { return true }
         state.update { state in
             if answeredWithStatus {
                 state.answered += 1
@@ -111,6 +120,7 @@ final class TestOCSPResponder: Sendable {
                 state.refused += 1
             }
         }
+        return true
     }
 
     /// The body of the HTTP request on `fd` (its headers up to the blank line, then Content-Length bytes).
