@@ -56,3 +56,52 @@ import Testing
         #expect(throws: OCSPFetchError.responseTooLarge(16385)) { try OCSPHTTPExchange.read(tooLong, ended: true) }
     }
 }
+
+/// Bytes from the network, mangled: whatever a responder (or someone on the path) sends, reading it ends in a body
+/// no larger than a slot, "incomplete", or an error that says what was wrong, never a trap.
+@Suite struct OCSPHTTPExchangeMangledInputTests {
+    /// SplitMix64: the same inputs on every run.
+    private struct Generator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+    }
+
+    @Test func mangledResponsesAreReadOrRefused() {
+        let valid = Array(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: 6\r\n\r\n0\u{3}\u{2}\u{1}\u{0}x"
+                .utf8)
+        var random = Generator(state: 35)
+        var outcomes = (bodies: 0, incomplete: 0, refused: 0)
+        for _ in 0..<5_000 {
+            var bytes = valid
+            for _ in 0...random.below(4) {
+                switch random.below(4) {
+                case 0 where !bytes.isEmpty: bytes[random.below(bytes.count)] = UInt8(random.below(256))
+                case 1: bytes.insert(UInt8(random.below(256)), at: random.below(bytes.count + 1))
+                case 2 where !bytes.isEmpty: bytes.removeSubrange(random.below(bytes.count)...)
+                default: bytes += Array(repeating: UInt8(ascii: "9"), count: random.below(8))
+                }
+            }
+            do {
+                switch try OCSPHTTPExchange.read(bytes, ended: random.below(2) == 0) {
+                case .body(let body):
+                    #expect(body.count <= OCSPHTTPExchange.largestBody)
+                    outcomes.bodies += 1
+                case .incomplete: outcomes.incomplete += 1
+                }
+            } catch {
+                #expect(!error.description.isEmpty)
+                outcomes.refused += 1
+            }
+        }
+        // Each way out is taken, so the mangling reaches past the status line.
+        #expect(outcomes.bodies > 0 && outcomes.incomplete > 0 && outcomes.refused > 0, "\(outcomes)")
+    }
+}
