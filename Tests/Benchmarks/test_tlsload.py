@@ -1,7 +1,8 @@
 """Tests of the load generator (loadgen/tlsload/): it is built with cc and run against a real TLS server, a
 Python HTTPS server on 127.0.0.1 with the benchmark's ECDSA P-256 certificate (made fresh), so that what the benchmark's figures rest
 on is checked: completed operations are counted exactly, resumed and full handshakes apart, and a wrong body, a
-wrong status or a bad option is an error, never an operation.
+wrong status, a missing OCSP staple when one is asked for (`--status`, checked against `openssl s_server
+-status_file` too) or a bad option is an error, never an operation.
 
 Run by `make test` (python3 -m unittest). Every process is started by the test and waited for; the server is
 shut down and its port closed in tearDownClass.
@@ -10,6 +11,7 @@ import hashlib
 import http.server
 import json
 import os
+import select
 import shutil
 import ssl
 import subprocess
@@ -145,13 +147,60 @@ class TlsloadTests(unittest.TestCase):
         self.assertEqual(result["ops"], 0)
         self.assertEqual(result["errors"], {"handshake": 3})
 
+    def test_a_handshake_without_a_staple_is_an_error_when_one_is_asked_for(self):
+        _, [result] = self.tlsload("--mode", "conn", "--count", "3", "--duration", "30", "--status")
+        self.assertEqual(result["ops"], 0)
+        self.assertEqual(result["errors"], {"not_stapled": 3})
+
+    def test_stapled_handshakes_are_operations_when_a_staple_is_asked_for(self):
+        """Against `openssl s_server -status_file`, which staples an OCSP response (made by `openssl ocsp` for the
+        certificate) to every handshake that asks."""
+        pem = os.path.join(self.dir, "ecdsa.pem")
+        crt = os.path.join(self.dir, "ecdsa.crt")
+        served = tempfile.mkdtemp(prefix="stapling-", dir=self.dir)
+        serial = subprocess.run(["openssl", "x509", "-in", crt, "-noout", "-serial"], capture_output=True,
+                                text=True, timeout=TIMEOUT, check=True).stdout.strip().split("=")[1]
+        with open(os.path.join(served, "index.txt"), "w") as f:
+            f.write(f"V\t491231235959Z\t\t{serial}\tunknown\t/CN=localhost\n")
+        request, response = os.path.join(served, "request.der"), os.path.join(served, "response.der")
+        for argv in (["-issuer", crt, "-cert", crt, "-no_nonce", "-reqout", request],
+                     ["-index", os.path.join(served, "index.txt"), "-CA", crt, "-rsigner", crt, "-rkey", pem,
+                      "-reqin", request, "-respout", response, "-ndays", "1"]):
+            subprocess.run(["openssl", "ocsp", *argv], capture_output=True, timeout=TIMEOUT, check=True)
+        with open(os.path.join(served, "100"), "wb") as f:  # -HTTP: the file holds the whole response
+            f.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + SMALL)
+        port = rig.free_port(set())
+        server = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", pem, "-key", pem,
+                                   "-status_file", response, "-HTTP"], cwd=served, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        try:
+            printed = b""  # "Using default temp DH parameters", then "ACCEPT" once it listens
+            while b"ACCEPT\n" not in printed and select.select([server.stdout], [], [], 10)[0]:
+                chunk = os.read(server.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                printed += chunk
+            self.assertIn(b"ACCEPT\n", printed, "s_server did not listen")
+            done = subprocess.run([self.binary, "--port", str(port), "--mode", "conn", "--count", "3",
+                                   "--concurrency", "1", "--duration", "30", "--status"],
+                                  capture_output=True, text=True, timeout=TIMEOUT)
+            [result] = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+            server.stdout.close()
+        self.assertEqual(result["ops"], 3, result)
+        self.assertEqual(result["errors"], {}, result)
+
     def test_a_bad_option_is_refused_with_a_reason(self):
         for args, reason in ((["--mode", "sideways"], "usage: tlsload"),
                              (["--expect-sha256", "abc"], "--expect-sha256 needs 64 hex digits"),
                              (["--expect-group", "nosuchgroup"], "unknown group nosuchgroup"),
                              (["--mode", "bulk", "--count", "5"], "usage: tlsload"),
                              (["--mode", "bulk", "--expect-refusal"], "usage: tlsload"),
-                             (["--resume", "--expect-refusal"], "usage: tlsload")):
+                             (["--resume", "--expect-refusal"], "usage: tlsload"),
+                             (["--mode", "bulk", "--status"], "usage: tlsload"),
+                             (["--expect-refusal", "--status"], "usage: tlsload")):
             done = subprocess.run([self.binary, "--port", str(self.port), *args], capture_output=True, text=True,
                                   timeout=TIMEOUT)
             self.assertEqual(done.returncode, 2, args)

@@ -109,6 +109,7 @@ static void begin_tls(struct conn *c) {
     SSL_set_connect_state(c->ssl);
     if (server_name) SSL_set_tlsext_host_name(c->ssl, server_name);
     if (resume && c->session) SSL_set_session(c->ssl, c->session);
+    if (status_request) SSL_set_tlsext_status_type(c->ssl, TLSEXT_STATUSTYPE_ocsp);
     c->state = ST_HANDSHAKE;
 }
 
@@ -219,6 +220,11 @@ void drive(struct conn *c) {
                 }
                 if (resume && c->session && !c->resumed && mode != MODE_CONN) {
                     fail(c, E_NOT_RESUMED, "");
+                    return;
+                }
+                const unsigned char *staple;
+                if (status_request && SSL_get_tlsext_status_ocsp_resp(c->ssl, &staple) <= 0) {
+                    fail(c, E_NOT_STAPLED, "");
                     return;
                 }
                 c->state = ST_WRITE;

@@ -22,6 +22,7 @@ const char *expect_cipher = NULL;
 static const char *expect_group = NULL;
 int resume = 0;
 int expect_refusal = 0; /* --expect-refusal: count the server's refusals of the handshake */
+int status_request = 0;
 static int no_tickets = 0; /* --no-tickets: ask for no session tickets (TLS 1.2 then resumes by session ID) */
 static const char *path = "/100";
 const char *server_name = "localhost";
@@ -50,7 +51,7 @@ static void usage(void) {
             "  [--suites S] [--ciphers C] [--groups G] [--expect-cipher NAME] [--expect-group NAME] [--resume]\n"
             "  [--no-tickets] [--path /100] [--sni NAME] [--expect-sha256 HEX] [--concurrency N] [--duration S]\n"
             "  [--warmup S] [--count N] [--hold N] [--conn-timeout S] [--probe-timeout S] [--pids P1,P2,...]\n"
-            "  [--expect-refusal] [--verbose]\n");
+            "  [--expect-refusal] [--status] [--verbose]\n");
     exit(2);
 }
 
@@ -62,7 +63,7 @@ static void parse_options(int argc, char **argv) {
         {"expect-sha256", 1, 0, 'X'}, {"concurrency", 1, 0, 'n'}, {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},
         {"hold", 1, 0, 'N'}, {"conn-timeout", 1, 0, 't'}, {"probe-timeout", 1, 0, 'o'}, {"pids", 1, 0, 'i'},
         {"count", 1, 0, 'K'}, {"verbose", 0, 0, 'v'}, {"no-tickets", 0, 0, 'k'},
-        {"expect-refusal", 0, 0, 'R'}, {0, 0, 0, 0}};
+        {"expect-refusal", 0, 0, 'R'}, {"status", 0, 0, 'O'}, {0, 0, 0, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
@@ -84,6 +85,7 @@ static void parse_options(int argc, char **argv) {
         case 'r': resume = 1; break;
         case 'k': no_tickets = 1; break;
         case 'R': expect_refusal = 1; break;
+        case 'O': status_request = 1; break;
         case 'P': path = optarg; break;
         case 'S': server_name = *optarg ? optarg : NULL; break;
         case 'X': expect_sha256 = optarg; break;
@@ -108,6 +110,7 @@ static void parse_options(int argc, char **argv) {
     if (mode == MODE_HOLD && hold_count < 1) usage();
     if (count_limit < 0 || (count_limit && mode != MODE_CONN)) usage();
     if (expect_refusal && (mode != MODE_CONN || resume)) usage();
+    if (status_request && (mode != MODE_CONN || expect_refusal)) usage();
 }
 
 /* One descriptor per held connection: takes the hard limit, and checks that hold mode fits in it. */

@@ -13,7 +13,7 @@
 
 static const char *err_names[E_COUNT] = {"connect", "handshake", "params", "not_resumed", "tls_io", "eof",
                                          "http", "body", "extra_bytes", "timeout", "dropped",
-                                         "accepted"};
+                                         "accepted", "not_stapled"};
 long long errors[E_COUNT];
 int error_lines;
 char negotiated_version[32] = "", negotiated_cipher[64] = "", negotiated_group[32] = "";

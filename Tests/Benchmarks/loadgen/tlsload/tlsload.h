@@ -67,6 +67,7 @@ enum err {
     E_TIMEOUT,     /* no progress within --conn-timeout */
     E_DROPPED,     /* hold: an idle connection was closed by the server */
     E_ACCEPTED,    /* --expect-refusal: the server completed the handshake */
+    E_NOT_STAPLED, /* --status: the handshake came without a stapled OCSP response */
     E_COUNT
 };
 
@@ -98,6 +99,7 @@ extern enum mode mode;
 extern int tls_version;
 extern int resume;
 extern int expect_refusal;
+extern int status_request; /* --status: ask for a stapled OCSP response, and count a handshake without one */
 extern const char *server_name;
 extern const char *expect_cipher;
 extern const char *expect_sha256;
