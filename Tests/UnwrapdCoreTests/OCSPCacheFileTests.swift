@@ -11,6 +11,15 @@ import Testing
         #expect(OCSPCacheFile.path(in: "/srv/ocsp", for: "") == "/srv/ocsp/d41d8cd98f00b204e9800998ecf8427e")
     }
 
+    /// A relative `ocsp-dir` is taken from the directory the configuration is prepared in (where unwrapd started),
+    /// not from wherever the fetcher runs later.
+    @Test func aRelativeDirectoryIsMadeAbsolute() {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let current = String(cString: getcwd(&buffer, buffer.count)!)
+        let expected = (current == "/" ? "" : current) + "/ocsp/900150983cd24fb0d6963f7d28e17f72"
+        #expect(OCSPCacheFile.path(in: "ocsp", for: "abc") == expected)
+    }
+
     @Test func savingReplacesTheFileWhole() throws {
         var template = Array("/tmp/unwrapd-ocsp-cache-XXXXXX".utf8CString)
         let directory = String(cString: mkdtemp(&template)!)

@@ -5,8 +5,11 @@ import Glibc
 /// Where the fetched OCSP response of a certificate is kept across restarts: in `ocsp-dir`, named as hitch names it
 /// (the MD5 of the certificate's path as configured, in hex), so a directory hitch filled serves unwrapd too.
 enum OCSPCacheFile {
-    /// The file for the certificate at `certificatePath` in `directory`.
+    /// The file for the certificate at `certificatePath` in `directory`; a relative `directory` is taken from the
+    /// current one, which is where unwrapd started as the configuration is prepared (the fetcher, forked after
+    /// `--daemon` moved to `/`, gets the absolute path).
     static func path(in directory: String, for certificatePath: String) -> String {
+        let directory = AbsolutePath.of(directory)
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let bytes = Array(certificatePath.utf8)
@@ -50,6 +53,7 @@ extension OCSPCacheFile {
     /// writes into it), as hitch's package creates /var/lib/hitch. A directory that cannot be made is logged: the
     /// responses are still fetched and stapled, only not kept for the next start.
     static func prepareDirectory(_ path: String, owner: WorkerIdentity?) {
+        let path = AbsolutePath.of(path)
         var status = stat()
         guard stat(path, &status) != 0, errno == ENOENT else { return }
         guard mkdir(path, 0o750) == 0 else {
