@@ -32,6 +32,19 @@ import Testing
         #expect(quick.due == [102])
     }
 
+    @Test func failuresInARowWaitTwiceAsLongEachUpToTheInterval() {
+        var schedule = OCSPRefreshSchedule(refreshInterval: 1800, count: 1, fetchedAt: [0], nextUpdates: [0], now: 0)
+        var waits: [Int] = []
+        for now in stride(from: 0, to: 8_000, by: 1_000) {
+            schedule.record(0, .failed, now: now)
+            waits.append(schedule.due[0] - now)
+        }
+        #expect(waits == [60, 120, 240, 480, 960, 1800, 1800, 1800])
+        schedule.record(0, .fetched(nextUpdate: nil), now: 10_000)
+        schedule.record(0, .failed, now: 20_000)
+        #expect(schedule.due[0] == 20_060, "a success starts the back-off over")
+    }
+
     @Test func aRestartedFetcherResumesFromWhatTheSlotsSay() {
         let schedule = OCSPRefreshSchedule(
             refreshInterval: 1800, count: 2, fetchedAt: [9_000, 0], nextUpdates: [9_000 + 86_400, 0], now: 10_000)

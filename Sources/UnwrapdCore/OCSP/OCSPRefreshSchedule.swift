@@ -1,16 +1,20 @@
 /// When the fetcher asks each certificate's responder next (seconds since the epoch): at once for a response not
 /// fetched yet; after a fetch at the earlier of `ocsp-refresh-interval` and ten minutes before the response's
 /// nextUpdate (as hitch), but not sooner than a minute (or the interval, if shorter); after a failure, again in a
-/// minute (or the interval).
+/// minute, then after each further failure in a row twice as long, up to the interval: a responder that is down
+/// is not asked every minute by every server, and the log gets a line per attempt, not one a minute.
 struct OCSPRefreshSchedule {
     let refreshInterval: Double
     private(set) var due: [Int]
+    /// Failed fetches in a row, per certificate.
+    private var failures: [Int]
 
     /// `fetchedAt` and `nextUpdates` from the slots (0: none): a fetcher started again after one that exited
     /// resumes its predecessor's schedule.
     init(refreshInterval: Double, count: Int, fetchedAt: [Int], nextUpdates: [Int], now: Int) {
         self.refreshInterval = refreshInterval
         due = Array(repeating: now, count: count)
+        failures = Array(repeating: 0, count: count)
         for index in 0..<count where fetchedAt[index] > 0 {
             due[index] = fetchedAt[index] + delay(nextUpdate: nextUpdates[index], from: fetchedAt[index])
         }
@@ -25,8 +29,13 @@ struct OCSPRefreshSchedule {
     /// Records how a fetch of certificate `index` at `now` went.
     mutating func record(_ index: Int, _ outcome: OCSPFetchOutcome, now: Int) {
         switch outcome {
-        case .fetched(let nextUpdate): due[index] = now + delay(nextUpdate: nextUpdate ?? 0, from: now)
-        case .failed: due[index] = now + shortest
+        case .fetched(let nextUpdate):
+            failures[index] = 0
+            due[index] = now + delay(nextUpdate: nextUpdate ?? 0, from: now)
+        case .failed:
+            failures[index] += 1
+            let backOff = shortest << min(failures[index] - 1, 20)
+            due[index] = now + max(shortest, min(backOff, Int(refreshInterval)))
         }
     }
 
