@@ -244,9 +244,6 @@ static inline long unwrapd_ocsp_slot_next_update(unwrapd_ocsp_slot *slot) {
 static inline long unwrapd_ocsp_slot_fetched_at(unwrapd_ocsp_slot *slot) {
     return __atomic_load_n(&slot->fetched_at, __ATOMIC_ACQUIRE);
 }
-static inline long unwrapd_ocsp_slot_length(unwrapd_ocsp_slot *slot) {
-    return __atomic_load_n(&slot->length, __ATOMIC_ACQUIRE);
-}
 
 /// The certificate's first OCSP responder URL (authorityInfoAccess), copied into `buffer`; 0 when it names none
 /// or the URL does not fit.

@@ -27,17 +27,11 @@ enum OCSPCacheFile {
         let temporary = "\(path).\(getpid()).new"
         let descriptor = unwrapd_open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw SystemError("open", temporary) }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, $0.count - written) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else {
-                let failure = SystemError("write", temporary)
-                close(descriptor)
-                unlink(temporary)
-                throw failure
-            }
-            written += count
+        guard bytes.withUnsafeBytes({ writeFully(descriptor, $0) }) else {
+            let failure = SystemError("write", temporary)
+            close(descriptor)
+            unlink(temporary)
+            throw failure
         }
         close(descriptor)
         guard rename(temporary, path) == 0 else {

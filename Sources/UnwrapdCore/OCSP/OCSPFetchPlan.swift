@@ -31,7 +31,7 @@ struct OCSPFetchPlan {
                 warnIfMustStaple(context, fetching: !options.directory.isEmpty)
                 continue
             }
-            let verify = context.source.ocspVerifyStaple ?? options.verifyStaple
+            let verify = context.source.verifiesStaples(global: options.verifyStaple)
             candidates.append((path, url, [context], verify))
         }
         guard !candidates.isEmpty else { return .none }
@@ -133,7 +133,10 @@ struct OCSPFetchPlan {
                 Log.info("\(origin): expired at \(utcText(nextUpdate)); not stapled until a new one is fetched")
                 return nil
             }
-            return response.count <= OCSPHTTPExchange.largestBody ? status : nil
+            guard response.count <= OCSPHTTPExchange.largestBody else {
+                throw StartupError.invalid("\(origin): \(OCSPFetchError.responseTooLarge(response.count))")
+            }
+            return status
         } catch {
             Log.info("\(error); fetching a new one")
             return nil

@@ -3,6 +3,8 @@
 enum OCSPHTTPExchange {
     /// The largest response body taken: what a shared slot holds.
     static let largestBody = 16384
+    /// The most bytes read before the end of the response's headers.
+    static let largestHead = 16384
 
     /// The request's bytes: headers, then the DER-encoded OCSP request.
     static func request(to url: OCSPResponderURL, body: [UInt8]) -> [UInt8] {
@@ -26,7 +28,7 @@ enum OCSPHTTPExchange {
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
         guard let headEnd = received.firstRange(of: separator)?.lowerBound else {
             if ended { throw .malformedResponse("the connection ended before the response's headers did") }
-            if received.count > 16384 { throw .malformedResponse("headers longer than 16 KiB") }
+            if received.count > largestHead { throw .malformedResponse("headers longer than \(largestHead) bytes") }
             return .incomplete
         }
         let lines = String(decoding: received[..<headEnd], as: UTF8.self).split(separator: "\r\n")

@@ -62,11 +62,7 @@ struct OCSPResponderClient {
                 continue
             }
             guard errno == EAGAIN || errno == EINTR else { throw .system(SystemError("send", "the OCSP request")) }
-            switch wait(for: Int16(POLLOUT), on: descriptor, before: deadline) {
-            case .ready: continue
-            case .timedOut: throw .responseTimedOut(seconds: responseTimeout)
-            case .failed(let code): throw .system(SystemError("poll", "the OCSP request", code: code))
-            }
+            try awaitAnswer(Int16(POLLOUT), on: descriptor, before: deadline, for: "the OCSP request")
         }
     }
 
@@ -81,11 +77,18 @@ struct OCSPResponderClient {
                 continue
             }
             guard errno == EAGAIN || errno == EINTR else { throw .system(SystemError("recv", "the OCSP response")) }
-            switch wait(for: Int16(POLLIN), on: descriptor, before: deadline) {
-            case .ready: continue
-            case .timedOut: throw .responseTimedOut(seconds: responseTimeout)
-            case .failed(let code): throw .system(SystemError("poll", "the OCSP response", code: code))
-            }
+            try awaitAnswer(Int16(POLLIN), on: descriptor, before: deadline, for: "the OCSP response")
+        }
+    }
+
+    /// Waits for `events` within `ocsp-resp-tmo`: its end, or a failed poll(2), is an error naming `what`.
+    private func awaitAnswer(
+        _ events: Int16, on descriptor: Int32, before deadline: Double, for what: String
+    ) throws(OCSPFetchError) {
+        switch wait(for: events, on: descriptor, before: deadline) {
+        case .ready: return
+        case .timedOut: throw .responseTimedOut(seconds: responseTimeout)
+        case .failed(let code): throw .system(SystemError("poll", what, code: code))
         }
     }
 

@@ -29,7 +29,7 @@ struct OCSPSubscription {
     /// What the slot holds now (the parent's read, on a reload), or nil when it holds none.
     var response: [UInt8]? {
         var length = 0
-        guard let copy = unwrapd_ocsp_slot_copy(slot, 0, &length) else { return nil }
+        guard let copy = unwrapd_ocsp_slot_copy(slot, 0, &length) else { return nil }  // now 0: even if expired
         defer { CRYPTO_free(copy, nil, 0) }
         return Array(UnsafeBufferPointer(start: copy, count: length))
     }

@@ -146,6 +146,9 @@ public struct CertificateSource: Equatable, Sendable {
     public var ocspVerifyStaple: Bool? = nil
 
     public init(path: String) { self.path = path }
+
+    /// Whether this certificate's stapled responses must verify: its own `ocsp-verify-staple`, else `global`.
+    func verifiesStaples(global: Bool) -> Bool { ocspVerifyStaple ?? global }
 }
 
 /// Where the daemon connects for each client.

@@ -20,6 +20,20 @@ func readFile(_ path: String) throws(SystemError) -> [UInt8] {
     return bytes
 }
 
+/// Writes all of `bytes` to `descriptor`, again after a short write or EINTR; false when a write fails (`errno`
+/// says why).
+@discardableResult
+func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+        if written < 0 && errno == EINTR { continue }
+        if written <= 0 { return false }
+        offset += written
+    }
+    return true
+}
+
 /// The contents of the file at `path` as text (invalid UTF-8 is replaced, not rejected).
 func readTextFile(_ path: String) throws(SystemError) -> String {
     String(decoding: try readFile(path), as: UTF8.self)

@@ -153,16 +153,6 @@ public enum Log {
         guard descriptor >= 0 else { throw SystemError("open log file", path) }
         return descriptor
     }
-
-    private static func writeFully(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
-    }
 }
 
 /// `pthread_atfork` child handler: the child has a process id of its own.

@@ -58,7 +58,7 @@ struct ServerContextBuilder {
             }
             var staple: UnsafeMutablePointer<OCSPStaple>? = nil
             if let path = certificate.ocspResponsePath {
-                let verify = certificate.ocspVerifyStaple ?? verifiesStaples
+                let verify = certificate.verifiesStaples(global: verifiesStaples)
                 staple = try OCSPStaple.load(
                     from: path, for: context, certificatePath: certificate.path, verify: verify)
                 OCSPStaple.install(staple!, in: context)
